@@ -1,0 +1,82 @@
+"""Registers ABC-GRPO with verl: policy loss "abc" and advantage estimator "grpo_paper".
+
+verl imports this module in every process it starts (driver, TaskRunner, every worker) through the
+"verl.plugins" entry point, or through VERL_USE_EXTERNAL_MODULES=abc_verl. Registration is idempotent
+and never replaces a loss or estimator that another module registered under the same name.
+Check that it is active with `abc-verl info`.
+"""
+
+import logging
+from typing import Any
+
+import torch
+from verl.trainer.ppo.core_algos import (
+    ADV_ESTIMATOR_REGISTRY,
+    POLICY_LOSS_REGISTRY,
+    agg_loss,
+    register_adv_est,
+    register_policy_loss,
+)
+
+from abc_verl.advantage import grpo_paper_advantage
+from abc_verl.config import ABCPolicyLossConfig
+from abc_verl.objective import ABCBounds, abc_loss, check_eps
+
+LOSS_MODE = "abc"
+ADV_ESTIMATOR = "grpo_paper"
+
+logger = logging.getLogger(__name__)
+
+
+def bounds_from_config(config: Any) -> ABCBounds:
+    """The four widths: from an ABCPolicyLossConfig, else from the actor's clip_ratio_high / clip_ratio_low.
+
+    The fallback lets `policy_loss.loss_mode=abc` alone work, with verl's usual clip knobs (0.2 by default,
+    as in the paper) bounding both signs; the ABCPolicyLossConfig sets the four widths independently.
+    """
+    policy_loss = config.get("policy_loss", None)
+    if isinstance(policy_loss, ABCPolicyLossConfig):
+        return policy_loss.bounds
+    clip = config.get("clip_ratio", 0.2)
+    high = config.get("clip_ratio_high", None)
+    low = config.get("clip_ratio_low", None)
+    high = check_eps("actor.clip_ratio_high", clip if high is None else high)
+    low = check_eps("actor.clip_ratio_low", clip if low is None else low)
+    return ABCBounds(eps_pos_high=high, eps_pos_low=low, eps_neg_high=high, eps_neg_low=low)
+
+
+def compute_policy_loss_abc(
+    old_log_prob: torch.Tensor,
+    log_prob: torch.Tensor,
+    advantages: torch.Tensor,
+    response_mask: torch.Tensor,
+    loss_agg_mode: str = "token-mean",
+    config: Any = None,
+    rollout_is_weights: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """verl policy loss "abc": the ABC per-token loss, times rollout IS weights, through verl's agg_loss."""
+    if config is None:
+        raise ValueError("loss mode 'abc' needs the actor config (verl passes it as `config`)")
+    loss_mat, stats = abc_loss(log_prob, old_log_prob, advantages, response_mask, bounds_from_config(config))
+    if rollout_is_weights is not None:
+        loss_mat = loss_mat * rollout_is_weights
+    global_batch_info = config.get("global_batch_info", None) or {}
+    pg_loss = agg_loss(loss_mat=loss_mat, loss_mask=response_mask, loss_agg_mode=loss_agg_mode, **global_batch_info)
+
+    values = dict(zip(stats, torch.stack(list(stats.values())).tolist(), strict=True))  # one device sync
+    metrics = {"actor/pg_clipfrac": values.pop("clipfrac"), "actor/ppo_kl": values.pop("ppo_kl")}
+    metrics.update({f"actor/abc/{name}": value for name, value in values.items()})
+    return pg_loss, metrics
+
+
+def _register(registry: dict[str, Any], register: Any, name: str, fn: Any) -> None:
+    """Register `fn` under `name` unless the name is taken: by us (idempotent) or by another module (kept)."""
+    owner = registry.get(name)
+    if owner is None:
+        register(name)(fn)
+    elif owner.__module__ != fn.__module__:
+        logger.warning("abc_verl: %r is already registered by %s; not replacing it", name, owner.__module__)
+
+
+_register(POLICY_LOSS_REGISTRY, register_policy_loss, LOSS_MODE, compute_policy_loss_abc)
+_register(ADV_ESTIMATOR_REGISTRY, register_adv_est, ADV_ESTIMATOR, grpo_paper_advantage)
