@@ -1,44 +1,33 @@
-"""The paper-code GRPO advantage, registered with verl as `algorithm.adv_estimator=grpo_paper`.
+"""The paper-code GRPO advantage; verl runs it as `algorithm.adv_estimator=grpo_paper` (see abc_verl.plugin).
 
-    A_i = (R_i - mean(R_group)) / (std(R_group) + 1e-4)     # unbiased std, groups by uid
+    A_i = (R_i - mean(R_group)) / (std(R_group) + 1e-4)     # unbiased std, groups by verl's uid
 
 verl's built-in `grpo` divides by (std + 1e-6) and gives a group of one R_i / (1 + 1e-6); the authors' TRL
 code divides by (std + 1e-4), and a group of one carries no comparison, so here it gets 0. A group whose
-rewards are all equal (all correct or all wrong) has zero spread and zero advantage: the count of such
-groups is logged at every step, since they contribute no gradient (about half of all groups in the paper).
+rewards are all equal (all correct or all wrong) has zero spread and zero advantage; such groups give no
+gradient, and the paper's logs show about half of all groups are like that.
+
+Pure torch, no verl import, like abc_verl.objective.
 """
 
-import logging
-import os
-
-import numpy as np
 import torch
-from verl.utils import as_torch_index, group_mean_std
 
 EPSILON = 1e-4
 
-logger = logging.getLogger(__name__)
-logger.setLevel(os.getenv("VERL_LOGGING_LEVEL", "INFO"))
-
 
 def grpo_paper_advantage(
-    token_level_rewards: torch.Tensor,  # (B, T), the outcome reward sits on one token per row
-    response_mask: torch.Tensor,  # (B, T)
-    index: np.ndarray,  # (B,) group id (verl's uid) per response
+    scores: torch.Tensor,  # (B,) one outcome reward per response
+    group: torch.Tensor,  # (B,) long, group index in 0..G-1 (responses to the same prompt share one)
     epsilon: float = EPSILON,
-    **kwargs,  # verl passes config and, for some estimators, more; none is needed here
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return (advantages, returns), both (B, T): the scalar advantage broadcast over the response mask."""
-    with torch.no_grad():
-        scores = token_level_rewards.sum(dim=-1)  # (B,)
-        group = as_torch_index(index, device=scores.device)  # (B,) in 0..G-1
-        mean, std, count = group_mean_std(scores, group, eps=0.0, device=scores.device)  # (G,) each
-        adv = (scores - mean[group]) / (std[group] + epsilon)
-        adv = torch.where(count[group] > 1, adv, 0.0).to(scores.dtype)
-        advantages = adv.unsqueeze(-1) * response_mask
-
-        spread = torch.zeros_like(mean).index_reduce_(0, group, scores.float(), "amax", include_self=False)
-        spread -= torch.zeros_like(mean).index_reduce_(0, group, scores.float(), "amin", include_self=False)
-        n_flat = int(((spread == 0) & (count > 1)).sum())
-        logger.info("grpo_paper: %d of %d groups have zero reward spread (zero advantage)", n_flat, len(count))
-    return advantages, advantages
+) -> tuple[torch.Tensor, int]:
+    """Return the advantage per response (B,) and the number of groups of two or more with zero spread."""
+    scores64 = scores.double()  # exact sums for 0/1 rewards, so an all-equal group has exactly zero spread
+    n_groups = int(group.max()) + 1 if group.numel() else 0
+    count = torch.zeros(n_groups, dtype=torch.float64).index_add_(0, group, torch.ones_like(scores64))
+    mean = torch.zeros(n_groups, dtype=torch.float64).index_add_(0, group, scores64) / count.clamp_min(1)
+    centered = scores64 - mean[group]
+    var = torch.zeros(n_groups, dtype=torch.float64).index_add_(0, group, centered**2) / (count - 1).clamp_min(1)
+    adv = centered / (var.sqrt()[group] + epsilon)
+    adv = torch.where(count[group] > 1, adv, 0.0)
+    n_flat = int(((var == 0) & (count > 1)).sum())
+    return adv.to(scores.dtype), n_flat

@@ -24,8 +24,10 @@ def main(argv: list[str]) -> int:
     print(f"verl.plugins entry points: {', '.join(eps) or 'none'}")
     print(f"VERL_USE_EXTERNAL_MODULES={os.getenv('VERL_USE_EXTERNAL_MODULES', '')!r}")
     ok = True
-    for kind, registry, name in (("loss mode", POLICY_LOSS_REGISTRY, "abc"),
-                                 ("adv estimator", ADV_ESTIMATOR_REGISTRY, "grpo_paper")):
+    for kind, registry, name in (
+        ("loss mode", POLICY_LOSS_REGISTRY, "abc"),
+        ("adv estimator", ADV_ESTIMATOR_REGISTRY, "grpo_paper"),
+    ):
         fn = registry.get(name)
         ours = fn is not None and fn.__module__.startswith("abc_verl.")
         ok &= ours
@@ -34,6 +36,8 @@ def main(argv: list[str]) -> int:
     print(f"loss modes: {', '.join(POLICY_LOSS_REGISTRY)}")
     print(f"adv estimators: {', '.join(ADV_ESTIMATOR_REGISTRY)}")
     if not ok:
-        print("abc_verl is not registered: reinstall with `pip install abc-verl` in this environment, "
-              "or set VERL_USE_EXTERNAL_MODULES=abc_verl to see the import error")
+        print(
+            "abc_verl is not registered: reinstall with `pip install abc-verl` in this environment, "
+            "or set VERL_USE_EXTERNAL_MODULES=abc_verl to see the import error"
+        )
     return 0 if ok else 1

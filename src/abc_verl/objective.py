@@ -86,5 +86,5 @@ def abc_loss(
         fractions = counts / n_valid
         stats = {f"clipfrac_{q}": fractions[i] for i, q in enumerate(QUADRANTS)}
         stats["clipfrac"] = fractions.sum()
-        stats["ppo_kl"] = torch.where(mask, -log_ratio, 0.0).sum() / n_valid
+        stats["ppo_kl"] = -torch.where(mask, log_ratio, 0.0).sum() / n_valid
     return loss, stats

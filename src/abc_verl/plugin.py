@@ -7,6 +7,7 @@ Check that it is active with `abc-verl info`.
 """
 
 import logging
+import os
 from typing import Any
 
 import torch
@@ -17,15 +18,18 @@ from verl.trainer.ppo.core_algos import (
     register_adv_est,
     register_policy_loss,
 )
+from verl.utils import as_torch_index
 
+# Only verl-free modules of ours are imported here: verl imports this module while `import verl` is still
+# running, maybe because another abc_verl module (config, say) is itself importing verl half-way through.
 from abc_verl.advantage import grpo_paper_advantage
-from abc_verl.config import ABCPolicyLossConfig
 from abc_verl.objective import ABCBounds, abc_loss, check_eps
 
 LOSS_MODE = "abc"
 ADV_ESTIMATOR = "grpo_paper"
 
 logger = logging.getLogger(__name__)
+logger.setLevel(os.getenv("VERL_LOGGING_LEVEL", "INFO"))  # as verl does: the zero-spread count shows
 
 
 def bounds_from_config(config: Any) -> ABCBounds:
@@ -34,6 +38,8 @@ def bounds_from_config(config: Any) -> ABCBounds:
     The fallback lets `policy_loss.loss_mode=abc` alone work, with verl's usual clip knobs (0.2 by default,
     as in the paper) bounding both signs; the ABCPolicyLossConfig sets the four widths independently.
     """
+    from abc_verl.config import ABCPolicyLossConfig  # loaded by now: verl has finished importing
+
     policy_loss = config.get("policy_loss", None)
     if isinstance(policy_loss, ABCPolicyLossConfig):
         return policy_loss.bounds
@@ -69,6 +75,25 @@ def compute_policy_loss_abc(
     return pg_loss, metrics
 
 
+def compute_grpo_paper_advantage(
+    token_level_rewards: torch.Tensor,
+    response_mask: torch.Tensor,
+    index: Any,
+    **kwargs: Any,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """verl advantage estimator "grpo_paper": (advantages, returns), both (B, T), from outcome rewards by uid.
+
+    Logs how many groups had zero reward spread, since those contribute no gradient.
+    """
+    with torch.no_grad():
+        scores = token_level_rewards.sum(dim=-1)  # (B,) the outcome reward sits on one token per row
+        group = as_torch_index(index, device=scores.device)
+        adv, n_flat = grpo_paper_advantage(scores, group)
+        advantages = adv.unsqueeze(-1) * response_mask
+    logger.info("grpo_paper: %d of %d groups have zero reward spread (no gradient)", n_flat, int(group.max()) + 1)
+    return advantages, advantages
+
+
 def _register(registry: dict[str, Any], register: Any, name: str, fn: Any) -> None:
     """Register `fn` under `name` unless the name is taken: by us (idempotent) or by another module (kept)."""
     owner = registry.get(name)
@@ -79,4 +104,7 @@ def _register(registry: dict[str, Any], register: Any, name: str, fn: Any) -> No
 
 
 _register(POLICY_LOSS_REGISTRY, register_policy_loss, LOSS_MODE, compute_policy_loss_abc)
-_register(ADV_ESTIMATOR_REGISTRY, register_adv_est, ADV_ESTIMATOR, grpo_paper_advantage)
+_register(ADV_ESTIMATOR_REGISTRY, register_adv_est, ADV_ESTIMATOR, compute_grpo_paper_advantage)
+
+if os.getenv("VERL_PLATFORM", "").strip().lower() == "cpu":  # opt-in CPU platform (abc_verl.cpu_platform)
+    from abc_verl import cpu_platform as _cpu_platform  # noqa: F401

@@ -1,0 +1,59 @@
+"""The benchmarks measure what they claim: the GPU check's plain-torch baseline is verl's `vanilla`, and its
+`abc_token_mean` is the plugin's loss; both benchmark scripts run end to end on a small size."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from verl.trainer.ppo.core_algos import get_policy_loss_fn
+from verl.workers.config import ActorConfig, PolicyLossConfig
+
+from abc_verl.config import ABCPolicyLossConfig
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def load(name: str):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def verl_loss(mode: str, policy_loss, old, log_prob, adv, mask):
+    config = ActorConfig(strategy="fsdp", rollout_n=1, ppo_micro_batch_size_per_gpu=1, policy_loss=policy_loss)
+    leaf = log_prob.clone().requires_grad_()
+    loss, metrics = get_policy_loss_fn(mode)(old, leaf, adv, mask, "token-mean", config)
+    loss.backward()
+    return loss.detach(), leaf.grad, metrics
+
+
+def test_gpu_check_baseline_is_verls_vanilla_and_abc_is_the_plugin():
+    gpu = load("gpu_loss_check")
+    old, log_prob, adv, mask = gpu.make_inputs(16, 256, "cpu", torch.float32)
+    for fn, mode, policy_loss in (
+        (gpu.vanilla_reference, "vanilla", PolicyLossConfig(loss_mode="vanilla")),
+        (gpu.abc_token_mean, "abc", ABCPolicyLossConfig()),
+    ):
+        loss, grad, stats = gpu.run_once(fn, old, log_prob, adv, mask)
+        ref_loss, ref_grad, ref_metrics = verl_loss(mode, policy_loss, old, log_prob, adv, mask)
+        torch.testing.assert_close(loss, ref_loss)
+        torch.testing.assert_close(grad, ref_grad)
+        assert sorted(stats) == pytest.approx(sorted(v for k, v in ref_metrics.items()), rel=1e-5)
+
+
+def test_benchmark_scripts_run_and_write_json(tmp_path, monkeypatch, capsys):
+    gpu = load("gpu_loss_check")
+    assert gpu.main(["--sizes", "4x64", "--repeats", "2", "--out", str(tmp_path)]) == 0
+    record = json.loads((tmp_path / "gpu_loss_check.json").read_text())
+    assert [row["dtype"] for row in record["rows"]] == ["float32", "bfloat16"]
+    assert record["rows"][-1]["loss_rel_err"] < 1e-2
+
+    cpu = load("bench_loss")
+    monkeypatch.setattr(cpu, "RESULTS", tmp_path)
+    assert cpu.main(["--batch", "4", "--length", "64", "--repeats", "2"]) == 0
+    record = json.loads((tmp_path / "bench_loss.json").read_text())
+    assert set(record["rows"]) == {"vanilla", "abc"} and record["ratio_abc_vanilla"] > 0
+    assert "abc / vanilla time ratio" in capsys.readouterr().out

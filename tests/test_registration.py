@@ -1,0 +1,111 @@
+"""The plugin is registered in every process verl starts: `import verl` alone (entry point), the
+VERL_USE_EXTERNAL_MODULES route, a real local Ray worker; registration is idempotent and leaves verl's
+own modes alone; the CPU platform stays off unless asked for."""
+
+import importlib
+import os
+import subprocess
+import sys
+
+import pytest
+
+PROBE = (
+    "import verl; from verl.trainer.ppo.core_algos import get_policy_loss_fn, get_adv_estimator_fn; "
+    "print(get_policy_loss_fn('abc').__module__, get_adv_estimator_fn('grpo_paper').__module__)"
+)
+
+
+def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
+    full_env = {k: v for k, v in os.environ.items() if k not in ("VERL_PLATFORM", "VERL_USE_EXTERNAL_MODULES")}
+    full_env.update(env)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=full_env, timeout=300)
+
+
+def test_import_verl_alone_registers_through_the_entry_point():
+    result = run_python(PROBE)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["abc_verl.plugin", "abc_verl.plugin"]
+
+
+def test_verl_use_external_modules_registers_without_the_entry_point():
+    result = run_python(PROBE, VERL_USE_EXTERNAL_PLUGINS="none", VERL_USE_EXTERNAL_MODULES="abc_verl")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["abc_verl.plugin", "abc_verl.plugin"]
+    # and without either route nothing registers: the probe above really tests the route
+    result = run_python(PROBE, VERL_USE_EXTERNAL_PLUGINS="none")
+    assert result.returncode != 0 and "Unsupported loss mode: abc" in result.stderr
+
+
+@pytest.mark.parametrize("first", ["abc_verl.config", "abc_verl.plugin", "abc_verl.cpu_platform", "abc_verl.advantage"])
+def test_registration_survives_any_import_order(first):
+    """verl loads the plugin in the middle of `import verl`, maybe while one of our modules is importing verl."""
+    result = run_python(f"import {first}; " + PROBE, VERL_PLATFORM="cpu")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-2:] == ["abc_verl.plugin", "abc_verl.plugin"]
+
+
+def test_registration_is_idempotent_and_leaves_builtins_alone():
+    from verl.trainer.ppo import core_algos
+
+    import abc_verl.plugin
+
+    before = dict(core_algos.POLICY_LOSS_REGISTRY), dict(core_algos.ADV_ESTIMATOR_REGISTRY)
+    importlib.reload(abc_verl.plugin)  # a second registration from the same module must not raise
+    assert core_algos.POLICY_LOSS_REGISTRY == before[0]
+    assert core_algos.ADV_ESTIMATOR_REGISTRY == before[1]
+    assert core_algos.POLICY_LOSS_REGISTRY["vanilla"] is core_algos.compute_policy_loss_vanilla
+    assert core_algos.ADV_ESTIMATOR_REGISTRY["grpo"] is core_algos.compute_grpo_outcome_advantage
+
+
+def test_a_name_taken_by_another_module_is_not_replaced(caplog):
+    from verl.trainer.ppo import core_algos
+
+    import abc_verl.plugin
+
+    def foreign(**kwargs):
+        raise AssertionError
+
+    saved = core_algos.POLICY_LOSS_REGISTRY["abc"]
+    core_algos.POLICY_LOSS_REGISTRY["abc"] = foreign
+    try:
+        importlib.reload(abc_verl.plugin)
+        assert core_algos.POLICY_LOSS_REGISTRY["abc"] is foreign
+        assert "already registered" in caplog.text
+    finally:
+        core_algos.POLICY_LOSS_REGISTRY["abc"] = saved
+
+
+def test_registered_inside_a_real_local_ray_worker():
+    ray = pytest.importorskip("ray")
+
+    @ray.remote(num_cpus=0)
+    def probe() -> tuple[str, str, str]:
+        import verl  # noqa: F401  # a fresh worker process: only verl's plugin discovery can register us
+        from verl.trainer.ppo.core_algos import get_adv_estimator_fn, get_policy_loss_fn
+
+        return get_policy_loss_fn("abc").__module__, get_adv_estimator_fn("grpo_paper").__module__, str(os.getpid())
+
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+    try:
+        loss_module, adv_module, pid = ray.get(probe.remote(), timeout=240)
+    finally:
+        ray.shutdown()
+    assert (loss_module, adv_module) == ("abc_verl.plugin", "abc_verl.plugin")
+    assert pid != str(os.getpid())
+
+
+def test_info_command_reports_the_plugin_active():
+    result = subprocess.run([sys.executable, "-m", "abc_verl.cli", "info"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "PASS loss mode 'abc': abc_verl.plugin.compute_policy_loss_abc" in result.stdout
+    assert "PASS adv estimator 'grpo_paper'" in result.stdout
+
+
+def test_cpu_platform_is_off_unless_asked_for():
+    code = "import verl; from verl.plugin.platform import PlatformRegistry; print(PlatformRegistry.registered_names())"
+    assert "'cpu'" not in run_python(code).stdout
+    asked = run_python(
+        code + "; from verl.utils.device import get_device_name; print(get_device_name())", VERL_PLATFORM="cpu"
+    )
+    assert asked.returncode == 0, asked.stderr
+    assert asked.stdout.split()[-1] == "cpu"
