@@ -40,7 +40,7 @@ def init_single_process_group() -> None:
         dist.init_process_group("gloo", init_method=f"file://{rendezvous}", rank=0, world_size=1)
 
 
-def build_engine(model_dir: str | Path, micro_batch_size: int = 2, lr: float = 1e-3) -> Any:
+def build_engine(model_dir: str | Path, micro_batch_size: int = 2, lr: float = 1e-5) -> Any:
     """verl's FSDPEngineWithLMHead (strategy fsdp2) in fp32 with sdpa attention, ready to train."""
     from verl.trainer.config import CheckpointConfig
     from verl.workers.config import FSDPEngineConfig, FSDPOptimizerConfig, HFModelConfig
@@ -71,8 +71,9 @@ def build_engine(model_dir: str | Path, micro_batch_size: int = 2, lr: float = 1
     return engine
 
 
-def make_batch(engine: Any, seed: int = 0) -> Any:
-    """A no-padding TensorDict as verl's actor worker hands it to the engine, with advantages and old log-probs."""
+def make_batch(engine: Any, seed: int = 0, rollout_is_weights: bool = False) -> Any:
+    """A no-padding TensorDict as verl's actor worker hands it to the engine, with advantages and old log-probs
+    (and truncated importance-sampling weights in [0.5, 2], as verl's rollout correction adds, when asked)."""
     from verl import DataProto
     from verl.utils.model import compute_position_id_with_mask
     from verl.workers.utils.padding import left_right_2_no_padding, no_padding_2_padding
@@ -98,6 +99,8 @@ def make_batch(engine: Any, seed: int = 0) -> Any:
     advantages = torch.tensor([a for a, _ in ROWS]).unsqueeze(-1) * response_mask
     shifts = torch.tensor([s for _, s in ROWS]).unsqueeze(-1)
     fields.update(advantages=advantages.float(), old_log_probs=(log_probs - shifts).detach().float())
+    if rollout_is_weights:
+        fields["rollout_is_weights"] = (0.5 + 1.5 * torch.rand(response_mask.shape, generator=g)) * response_mask
     td = left_right_2_no_padding(DataProto.from_single_dict(fields).to_tensordict())
     _assign_worker_defaults(engine, td)
     return td

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Training and evaluation parquet files for the recipes: DAPO-Math-17k (from the Hugging Face hub) with the
+# paper's training prompt, and AIME24 / AIME25 / AMC23 / HMMT Feb 2025 / MATH-500 (shipped with abc-verl)
+# with its evaluation prompt. Hardware: any machine with network access; about a minute.
+# Offline: TRAIN_FILE=/path/to/dapo.parquet examples/prepare_data.sh (a copy in the hub dataset's schema).
+set -xeuo pipefail
+
+ABC_VERL_DATA=${ABC_VERL_DATA:-$HOME/data/abc_verl}
+TRAIN_FILE=${TRAIN_FILE:-}
+
+abc-verl prepare-data --out-dir "$ABC_VERL_DATA" ${TRAIN_FILE:+--train-file "$TRAIN_FILE"} "$@"
