@@ -198,3 +198,16 @@ def test_a_trl_output_directory_reads_its_latest_checkpoint(tmp_path):
     run = load_run("trl", tmp_path)
     assert run.source.endswith("checkpoint-10/trainer_state.json")  # 10 > 2 numerically, not as text
     assert len(run.series["entropy"]) == 10
+
+
+def test_a_directory_of_verl_logs_from_several_launches_is_one_run(tmp_path):
+    """The launchers write one JSONL per launch; a resumed run continues in a new file, in the same folder."""
+    run_dir = tmp_path / "qwen3_1.7b_abc"
+    run_dir.mkdir()
+    first = [{"step": s, "data": {"actor/entropy": 1.0, "critic/score/mean": 0.1}} for s in (1, 2, 3)]
+    second = [{"step": s, "data": {"actor/entropy": 0.5, "critic/score/mean": 0.2}} for s in (3, 4)]
+    (run_dir / "20261127-100000.jsonl").write_text("".join(json.dumps(r) + "\n" for r in first))
+    (run_dir / "20261128-090000.jsonl").write_text("".join(json.dumps(r) + "\n" for r in second))
+    run = load_run("abc", run_dir)
+    steps, entropy = run.points("entropy")
+    assert steps == [1, 2, 3, 4] and entropy == [1.0, 1.0, 0.5, 0.5]  # step 3 re-logged by the resumed launch

@@ -96,7 +96,8 @@ def _read_text(path: Path) -> str:
 
 
 def _resolve(path: Path) -> Path:
-    """A log file from PATH: the file itself, or the trainer_state.json / single *.jsonl inside a directory."""
+    """A log from PATH: the file itself, a directory's trainer_state.json, or the directory of verl *.jsonl files
+    (the launchers write one per launch, since verl's file logger truncates its file when a run resumes)."""
     if not path.exists():
         raise LogError(f"{path}: no such file or directory")
     if not path.is_dir():
@@ -109,13 +110,19 @@ def _resolve(path: Path) -> Path:
     jsonl = sorted(path.glob("*.jsonl")) + sorted(path.glob("*.jsonl.gz"))
     if len(jsonl) == 1:
         return jsonl[0]
-    raise LogError(f"{path}: directory without trainer_state.json or exactly one *.jsonl ({len(jsonl)} found)")
+    if jsonl:
+        return path
+    raise LogError(f"{path}: directory without trainer_state.json or *.jsonl files")
 
 
 def load_run(name: str, path: Path) -> Run:
     """Read one run's log, whatever its format."""
     path = _resolve(path)
-    text = _read_text(path)
+    if path.is_dir():  # several launches of one verl run, in time order: a later line for a step wins
+        parts = [_read_text(p) for p in sorted(path.glob("*.jsonl")) + sorted(path.glob("*.jsonl.gz"))]
+        text = "".join(part if part.endswith("\n") else part + "\n" for part in parts)
+    else:
+        text = _read_text(path)
     if text.lstrip().startswith(("step,", "\ufeffstep,")):
         return _from_curves_csv(name, path, text)
     try:
