@@ -1,0 +1,316 @@
+r"""Throughput and verdict agreement of abc_verl's reward against verl's built-in math-verify reward.
+
+    python benchmarks/bench_reward.py              # all 630 problems, about 5 minutes on 2 cores
+    python benchmarks/bench_reward.py --quick      # 120 problems, about 2 minutes
+
+Builds response corpora from the packaged eval sets (AIME24/25, AMC23, HMMT Feb 2025, MATH-500): realistic
+reasoning text ending with the gold answer in many correct and incorrect forms.
+  groups: 8 samples per problem, as a GRPO rollout group yields them (mostly boxed answers, some wrong,
+          truncated or written differently), so answers repeat within a group as they do in training;
+  forms:  every form once per problem, no repeats (stresses the subprocess path);
+each split into /int (integer golds, like all of DAPO-Math-17k, AIME and AMC) and /latex (the rest).
+Each corpus is graded, same responses, same run, by
+  - `abc_verl.rewards.compute_score` (fresh caches, graders warmed up);
+  - verl's built-in `verl.utils.reward_score.math_verify.compute_score` (its 4 spawn workers warmed up);
+both from a thread pool, as verl's reward workers call them; and by plain math-verify in this process with
+the paper's config, the fidelity reference abc_verl must match on every response. A hostile set measures
+abc_verl's worst-case latency against its bound. Prints a table; writes JSON to
+benchmarks/results/bench_reward_<time>.json.
+
+Only stdlib imports at module level: verl's spawn workers re-import this file as their main module.
+"""
+
+import argparse
+import json
+import os
+import platform
+import random
+import statistics
+import sys
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+SENTENCES = [
+    "Set $a = {n1}$ and $b = {n2}$; then $a + b = {n3}$ and $ab = {n4}$.",
+    "Factoring, $x^2 - {n3}x + {n4} = (x - {n1})(x - {n2})$, so the roots are ${n1}$ and ${n2}$.",
+    "The discriminant is ${n3}^2 - 4 \\cdot {n4}$, which is a perfect square here.",
+    "By AM-GM, $\\frac{{a+b}}{{2}} \\ge \\sqrt{{ab}}$, with equality only when $a = b$.",
+    "Checking small cases: for $n = 1, 2, 3$ we get ${n1}$, ${n2}$ and ${n3}$ respectively.",
+    "\\[ \\sum_{{k=1}}^{{{n1}}} k = \\frac{{{n1}({n1}+1)}}{{2}} \\]",
+    "Wait, that double counts the case $a = b$, so subtract it once.",
+    "Modulo ${n2}$, the powers of ${n1}$ cycle with period dividing ${n3}$.",
+    "Hmm, let me double-check the arithmetic: ${n1} \\times {n2} = {n4}$.",
+    "Now substitute back into the original equation and simplify both sides carefully.",
+    "The area is $\\frac{{1}}{{2}} \\cdot {n1} \\cdot {n2} \\sin\\theta$, largest at $\\theta = \\frac{{\\pi}}{{2}}$.",
+]
+# (form, weight in the "groups" corpus); a form that does not fit a gold falls back to "boxed" there
+FORMS = [
+    ("boxed", 0.34),
+    ("display", 0.15),
+    ("wrong", 0.18),
+    ("truncated", 0.10),
+    ("equivalent", 0.05),
+    ("answer_is_latex", 0.05),
+    ("two_boxed", 0.03),
+    ("chatter_after", 0.03),
+    ("plain_text", 0.03),
+    ("negated", 0.02),
+    ("units", 0.01),
+    ("thousands", 0.01),
+]
+
+
+def _reasoning(problem: str, rng: random.Random) -> str:
+    nums = {f"n{i}": rng.randint(2, 99) for i in range(1, 5)}
+    head = f"Let me restate what is asked: {problem[: rng.randint(80, 240)]}"
+    body = [rng.choice(SENTENCES).format(**nums) for _ in range(rng.randint(15, 45))]
+    return "\n\n".join([head, *body]) + "\n\n"
+
+
+def _is_int(text: str) -> bool:
+    return text.lstrip("-").isdigit()
+
+
+def _wrong(gold: str, rng: random.Random, others: list[str]) -> str:
+    if _is_int(gold):
+        return str(int(gold) + rng.choice([-2, -1, 1, 2, 10]))
+    return rng.choice([o for o in others if o != gold] or ["0"])
+
+
+def _ending(form: str, gold: str, rng: random.Random, others: list[str]) -> str | None:
+    integer = _is_int(gold)
+    endings = {
+        "boxed": f"Therefore, the final answer is $\\boxed{{{gold}}}$.",
+        "display": f"**Final Answer**\n\\[\n\\boxed{{{gold}}}\n\\]",
+        "wrong": f"So the answer is $\\boxed{{{_wrong(gold, rng, others)}}}$.",
+        "truncated": "Next we need the case where the two circles are tangent, which gives",
+        "answer_is_latex": f"The answer is ${gold}$.",
+        "two_boxed": f"$\\boxed{{{gold}}}$. Wait, recheck.\n\nActually $\\boxed{{{_wrong(gold, rng, others)}}}$.",
+        "chatter_after": f"$\\boxed{{{gold}}}$\n\nHuman: What is $2+2$?\n\nAssistant: The answer is $\\boxed{{4}}$.",
+        "plain_text": f"The answer is {gold}.",
+        "negated": f"Hence the result is $\\boxed{{-{gold}}}$." if integer else f"Hence $\\boxed{{-({gold})}}$.",
+    }
+    if form in endings:
+        return endings[form]
+    if form == "equivalent":
+        if integer:
+            return f"The answer is $\\boxed{{\\frac{{{2 * int(gold)}}}{{2}}}}$."
+        return f"The answer is $\\boxed{{{gold.replace(chr(92) + 'frac', chr(92) + 'dfrac').replace(' ', '')}}}$."
+    if form == "units" and integer:
+        return f"The total is $\\boxed{{{gold} \\text{{ units}}}}$."
+    if form == "thousands" and integer and abs(int(gold)) >= 1000:
+        return "The total is $\\boxed{" + f"{int(gold):,}".replace(",", "{,}") + "}$."
+    return None
+
+
+def build_corpora(problems: list[dict], seed: int) -> dict[str, list[dict]]:
+    """groups/forms corpora, each split by gold type (integer like DAPO's, or LaTeX); items: response, gold, form."""
+    rng = random.Random(seed)
+    others = [p["answer"] for p in problems]
+    names, weights = zip(*FORMS, strict=True)
+    groups, forms = [], []
+    for p in problems:
+        for _ in range(8):
+            form = rng.choices(names, weights)[0]
+            wrong_rng = random.Random(f"{seed}-{p['id']}-{rng.randint(0, 2)}")  # at most 3 wrong answers per group
+            ending = _ending(form, p["answer"], wrong_rng, others)
+            if ending is None:
+                form, ending = "boxed", _ending("boxed", p["answer"], rng, others)
+            groups.append({"response": _reasoning(p["problem"], rng) + ending, "gold": p["answer"], "form": form})
+        for form in names:
+            ending = _ending(form, p["answer"], rng, others)
+            if ending is not None:
+                forms.append({"response": _reasoning(p["problem"], rng) + ending, "gold": p["answer"], "form": form})
+    split = {}
+    for name, items in (("groups", groups), ("forms", forms)):
+        split[f"{name}/int"] = [it for it in items if _is_int(it["gold"])]
+        split[f"{name}/latex"] = [it for it in items if not _is_int(it["gold"])]
+    return split
+
+
+def _run_threads(fn, items: list[dict], threads: int) -> tuple[list, list[float], float]:
+    def timed(item):
+        start = time.perf_counter()
+        out = fn(item)
+        return out, time.perf_counter() - start
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        pairs = list(pool.map(timed, items))
+    return [p[0] for p in pairs], [p[1] for p in pairs], time.perf_counter() - start
+
+
+def _latency(latencies: list[float]) -> dict:
+    ordered = sorted(latencies)
+    return {
+        "p50_ms": 1e3 * statistics.median(ordered),
+        "p99_ms": 1e3 * ordered[int(0.99 * (len(ordered) - 1))],
+        "max_ms": 1e3 * ordered[-1],
+    }
+
+
+def _paper_reference():
+    """Plain math-verify with the paper's configs, in this process's main thread (its alarms work here)."""
+    import logging
+
+    from latex2sympy2_extended import NormalizationConfig
+    from math_verify import LatexExtractionConfig, parse, verify
+
+    from abc_verl.grading import gold_for_parsing
+
+    logging.getLogger("latex2sympy2_extended").setLevel(logging.ERROR)
+    norm = NormalizationConfig(
+        nits=False, malformed_operators=False, basic_latex=True, equations=True, boxed="all", units=True
+    )
+    config = [
+        LatexExtractionConfig(normalization_config=norm, boxed_match_priority=0, try_extract_without_anchor=False)
+    ]
+
+    def grade(item: dict) -> bool:
+        gold = parse(gold_for_parsing(item["gold"]), extraction_mode="first_match")
+        pred = parse(item["response"], extraction_config=config, extraction_mode="first_match") if gold else []
+        return bool(gold) and bool(verify(gold, pred))
+
+    return grade
+
+
+def _warm_verl(verl_score) -> float:
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=8) as pool:  # start all 4 of its spawn workers before timing
+        list(pool.map(lambda _: verl_score("\\boxed{1}", "1"), range(32)))
+    return time.perf_counter() - start
+
+
+def _grade_ours(items: list[dict], threads: int) -> tuple[list, list[float], float, dict]:
+    from abc_verl import rewards
+
+    rewards.shutdown_graders()  # fresh caches: nothing learnt from an earlier corpus
+    rewards.grader_pool().warm_up()
+    before = rewards.grading_stats()
+    results, lat, wall = _run_threads(
+        lambda it: rewards.compute_score("bench", it["response"], it["gold"]), items, threads
+    )
+    paths = {k: v - before.get(k, 0) for k, v in rewards.grading_stats().items() if v - before.get(k, 0)}
+    return results, lat, wall, paths
+
+
+def _bench_corpus(name: str, items: list[dict], threads: int, verl_score, reference) -> dict:
+    ours, ours_lat, ours_wall, paths = _grade_ours(items, threads)
+    theirs, theirs_lat, theirs_wall = _run_threads(lambda it: verl_score(it["response"], it["gold"]), items, threads)
+    start = time.perf_counter()
+    truth = [reference(it) for it in items]
+    ref_wall = time.perf_counter() - start
+    ours_acc, theirs_acc = [r["acc"] for r in ours], [s > 0.5 for s in theirs]
+    differ = Counter(it["form"] for it, a, b in zip(items, ours_acc, theirs_acc, strict=True) if a != b)
+    return {
+        "corpus": name,
+        "responses": len(items),
+        "forms": dict(Counter(it["form"] for it in items)),
+        "abc_verl": {"wall_s": ours_wall, "per_s": len(items) / ours_wall, **_latency(ours_lat), "paths": paths},
+        "verl_builtin": {"wall_s": theirs_wall, "per_s": len(items) / theirs_wall, **_latency(theirs_lat)},
+        "math_verify_in_process_1_thread": {"wall_s": ref_wall, "per_s": len(items) / ref_wall},
+        "speedup_vs_verl": theirs_wall / ours_wall,
+        "agree_with_reference": sum(a == t for a, t in zip(ours_acc, truth, strict=True)) / len(items),
+        "agree_with_verl": sum(a == b for a, b in zip(ours_acc, theirs_acc, strict=True)) / len(items),
+        "differ_from_verl_by_form": dict(differ),
+        "errors": dict(Counter(r["error"].split(":")[0] for r in ours if r["error"])),
+        "accuracy": {"abc_verl": sum(ours_acc) / len(items), "verl_builtin": sum(theirs_acc) / len(items)},
+    }
+
+
+def _hostile_latency(timeout_s: float) -> dict:
+    from abc_verl import rewards
+
+    cases = [
+        "x " * 500_000 + "$\\boxed{34}$",
+        "answer $" * 130_000,
+        "\\boxed{1} " * 10_000,
+        "".join(f"\\boxed{{{i}}} " for i in range(10_000)),
+        "\\boxed{" + "{" * 10_000 + "1" + "}" * 10_000 + "}",
+        "\\boxed{{{{1} and more text } here",
+        "\\boxed{9^{9^{9^{9^{9}}}}}",
+        "$\\boxed{(10^{10})!}$",
+        "\\boxed{" + "7" * 100_000 + "}",
+        "\\boxed{__import__('os').system('echo pwned')}",
+        "\\newcommand{\\ans}{34}\\boxed{\\ans}",
+        "\x00\ud800\u202e\\boxed{34}",
+    ]
+    items = [{"response": c, "gold": "34"} for c in cases]
+
+    def grade(item: dict) -> dict:
+        return rewards.compute_score("hostile", item["response"], item["gold"], timeout_s=timeout_s)
+
+    results, lat, _ = _run_threads(grade, items, 4)
+    return {
+        "timeout_s": timeout_s,
+        "cases": len(cases),
+        "max_ms": 1e3 * max(lat),
+        "errors": [r["error"] for r in results],
+    }
+
+
+def _table(results: list[dict], hostile: dict) -> str:
+    lines = [f"{'corpus':<12} {'grader':<33} {'resp/s':>9} {'speedup':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}"]
+    for r in results:
+        rows = [
+            ("abc_verl compute_score", r["abc_verl"], f"{r['speedup_vs_verl']:.1f}x"),
+            ("verl built-in math_verify", r["verl_builtin"], "1.0x"),
+            ("math-verify in-process, 1 thread", r["math_verify_in_process_1_thread"], ""),
+        ]
+        for label, m, speed in rows:
+            lat = " ".join(f"{m[k]:8.1f}" if k in m else " " * 8 for k in ("p50_ms", "p99_ms", "max_ms"))
+            lines.append(f"{r['corpus']:<12} {label:<33} {m['per_s']:9.1f} {speed:>8} {lat}")
+        lines.append(
+            f"             {r['responses']} responses; abc_verl verdict == paper math-verify on"
+            f" {100 * r['agree_with_reference']:.2f}%, == verl built-in on {100 * r['agree_with_verl']:.2f}%;"
+            f" differ from verl by form: {r['differ_from_verl_by_form']}"
+        )
+    lines.append(
+        f"hostile: {hostile['cases']} inputs, worst {hostile['max_ms']:.0f} ms (bound {hostile['timeout_s']:g} s)"
+    )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="120 problems instead of all 630")
+    parser.add_argument("--threads", type=int, default=8, help="caller threads (verl's executor: min(32, cpus + 4))")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    from verl.utils.reward_score.math_verify import compute_score as verl_score
+
+    from abc_verl import rewards
+    from abc_verl.data import BENCHMARKS, load_benchmark
+
+    problems = [p for name in BENCHMARKS for p in load_benchmark(name)]
+    if args.quick:
+        problems = random.Random(args.seed).sample(problems, 120)
+    corpora = build_corpora(problems, args.seed)
+    warm_s = _warm_verl(verl_score)
+    reference = _paper_reference()
+    results = [_bench_corpus(name, items, args.threads, verl_score, reference) for name, items in corpora.items()]
+    hostile = _hostile_latency(rewards.DEFAULT_TIMEOUT_S)
+    rewards.shutdown_graders()
+    print(_table(results, hostile))
+    report = {
+        "command": " ".join(sys.argv),
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "threads": args.threads,
+        "problems": len(problems),
+        "verl_warmup_s": warm_s,
+        "results": results,
+        "hostile": hostile,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"bench_reward_{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(json.dumps(report, indent=2))
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,372 @@
+r"""Tests of the math reward: verdicts, fast path == plain math-verify, hostile inputs, grader pool failures.
+
+    pytest tests/test_rewards.py
+
+Runs real math-verify (in-process as the reference, and in the grader subprocesses); about 20-30 s.
+"""
+
+import logging
+import os
+import signal
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from latex2sympy2_extended import NormalizationConfig
+from math_verify import LatexExtractionConfig, parse, verify
+
+from abc_verl import rewards
+from abc_verl.grading import GOLD_UNPARSABLE, gold_for_parsing, gold_to_text
+from abc_verl.grading_fast import NONE, OTHER, SINGLE, Scan, integer_verdict, scan_response
+from abc_verl.rewards import compute_score, grading_stats
+
+# the in-process reference warns "equations=True ... is deprecated" on every parse; the paper config sets it
+logging.getLogger("latex2sympy2_extended").setLevel(logging.ERROR)
+
+TIMEOUT_S = 3.0  # the bound the hostile-input tests configure
+MARGIN_S = 1.5  # scheduling slack on a shared 2-core machine
+
+# The paper's prediction config, restated independently of abc_verl.grading.
+PAPER_PRED_CONFIG = [
+    LatexExtractionConfig(
+        normalization_config=NormalizationConfig(
+            nits=False, malformed_operators=False, basic_latex=True, equations=True, boxed="all", units=True
+        ),
+        boxed_match_priority=0,
+        try_extract_without_anchor=False,
+    )
+]
+
+
+def plain_math_verify(response: str, gold: str) -> tuple[bool, str]:
+    """(acc, pred) from math-verify called directly, as open-r1's accuracy_reward does."""
+    gold_parsed = parse(gold_for_parsing(gold), extraction_mode="first_match")
+    if not gold_parsed:
+        return False, ""
+    pred = parse(response, extraction_config=PAPER_PRED_CONFIG, extraction_mode="first_match")
+    return bool(verify(gold_parsed, pred)), next((p for p in pred if isinstance(p, str)), "")
+
+
+R = "We expand, collect like terms and check each step against the constraints. "
+
+# (gold, response, expected acc); None = the gold is unparsable (score 0 with an error).
+CORPUS = [
+    # equivalent forms
+    ("0.5", R + "So the answer is $\\boxed{\\frac{1}{2}}$.", True),
+    ("0.5", R + "$\\boxed{\\dfrac{1}{2}}$", True),
+    ("0.5", R + "\\boxed{\\frac12}", False),  # the paper config has malformed_operators=False
+    ("0.5", R + "\\boxed{1/2}", True),
+    ("0.5", R + "\\boxed{0.5}", True),
+    ("0.5", R + "\\boxed{.5}", True),
+    ("\\frac{1}{2}", R + "\\boxed{0.5}", True),
+    ("\\frac12", R + "\\boxed{\\frac{1}{2}}", True),
+    ("0.5", R + "\\boxed{50\\%}", False),
+    ("50", R + "\\boxed{50\\%}", False),
+    ("50\\%", R + "\\boxed{50\\%}", True),
+    ("50\\%", R + "\\boxed{50}", False),
+    ("3", R + "\\boxed{x=3}", True),
+    ("3", R + "\\boxed{x = 3}", True),
+    ("x=3", R + "\\boxed{3}", True),
+    ("1000", R + "\\boxed{1,000}", True),
+    ("1000", R + "\\boxed{1{,}000}", True),
+    ("1000", R + "\\boxed{1\\,000}", False),
+    ("1000000", R + "\\boxed{1,000,000}", True),
+    ("30", R + "\\boxed{30 \\text{ cm}}", True),
+    ("30", R + "\\boxed{30\\text{ degrees}}", True),
+    ("30", R + "\\boxed{30^\\circ}", True),
+    ("30", R + "\\boxed{\\$30}", True),
+    ("(1, 3]", R + "\\boxed{(1, 3]}", True),
+    ("(1, 3]", R + "\\boxed{(1,3)}", False),
+    ("[2, \\infty)", R + "\\boxed{[2,\\infty)}", True),
+    ("(-\\infty, 0) \\cup (1, \\infty)", R + "\\boxed{(-\\infty,0)\\cup(1,\\infty)}", True),
+    ("\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", R + "\\boxed{\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}}", True),
+    (
+        "\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}",
+        R + "\\boxed{\\begin{bmatrix} 1 & 2 \\\\ 3 & 4 \\end{bmatrix}}",
+        True,
+    ),
+    (
+        "\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}",
+        R + "\\boxed{\\begin{pmatrix} 1 & 2 \\\\ 4 & 3 \\end{pmatrix}}",
+        False,
+    ),
+    ("3\\sqrt{13}", R + "\\boxed{3\\sqrt{13}}", True),
+    ("3\\sqrt{13}", R + "\\boxed{\\sqrt{117}}", True),
+    ("3\\sqrt{13}", R + "\\boxed{3}", False),  # bare-parsed, this gold would read as 3
+    ("\\left( 3, \\frac{\\pi}{2} \\right)", R + "\\boxed{(3, \\frac{\\pi}{2})}", True),
+    ("p - q", R + "\\boxed{p-q}", True),
+    ("p - q", R + "\\boxed{q-p}", False),
+    ("\\text{Evelyn}", R + "\\boxed{\\text{Evelyn}}", True),
+    ("6 - 5i", R + "\\boxed{6-5i}", True),
+    ("1,-2", R + "\\boxed{-2, 1}", True),
+    ("\\frac{14}{3}", R + "\\boxed{\\frac{14}{3}}", True),
+    ("\\frac{14}{3}", R + "\\boxed{4.666667}", True),
+    ("\\frac{14}{3}", R + "\\boxed{\\frac{28}{6}}", True),
+    ("\\frac{14}{3}", R + "\\boxed{\\frac{3}{14}}", False),
+    ("2", R + "\\boxed{\\sqrt{4}}", True),
+    # integers: the fast path's home ground, in the places models put them
+    ("34", R + "\\boxed{34}", True),
+    ("34", R + "$\\boxed{34}$", True),
+    ("34", R + "\\[\\boxed{34}\\]", True),
+    ("34", R + "**Final Answer**\n\\[\n\\boxed{34}\n\\]", True),
+    ("34", R + "$$x = \\boxed{34}$$", True),
+    ("34", R + "\\boxed{ 34 }", True),
+    ("34", R + "\\boxed{34} and then {something} else", True),
+    ("12", R + "\\boxed{12}\n\nHuman: next question? Assistant: The answer is $5$.", True),
+    ("-34", R + "\\boxed{-34}", True),
+    ("0", R + "\\boxed{0}", True),
+    ("0", R + "\\boxed{-0}", True),  # equal for math-verify, so not a string comparison
+    ("\\$36", R + "\\boxed{36}", True),  # an escaped dollar does not delimit the gold
+    ("123456789012345678901234567890", R + "\\boxed{123456789012345678901234567890}", True),
+    ("123456789012345678901234567890", R + "\\boxed{123456789012345678901234567891}", False),
+    ("34", R + "\\boxed{034}", True),
+    ("34", R + "\\boxed{34.0}", True),
+    ("34", R + "\\boxed{34}%", True),
+    ("34", R + "$\\boxed{34}$ percent", True),
+    ("34", R + "The final answer is $\\boxed{34}$. I hope it is correct.", True),
+    ("34", R + "The final answer is $34$. I hope it is correct.", True),
+    ("34", R + "So the answer is $34$.", True),
+    ("34", R + "ANSWER: $34$", True),
+    # wrong answers
+    ("34", R + "\\boxed{35}", False),
+    ("34", R + "\\boxed{-34}", False),
+    ("-15", R + "\\boxed{15}", False),
+    ("34", R + "\\boxed{33} wait, no: \\boxed{34}", False),
+    ("34", R + "\\boxed{34} is wrong, so \\boxed{33}", False),
+    ("34", R + "$\\boxed{34}$ and $\\boxed{35}$", False),
+    ("34", R + "\\boxed{\u0663\u0664}", False),
+    # no answer that math-verify extracts
+    ("34", R + "So the answer is 34.", False),
+    ("34", R + "Therefore $x = 34$.", False),
+    ("34", R + "no final result", False),
+    ("34", "", False),
+    ("34", R + "\\boxed{34", False),
+    ("34", R + "\\boxed {34}", False),
+    ("34", R + "\\fbox{34}", False),
+    ("\\frac{14}{3}", R + "I could not finish the computation.", False),
+    # unparsable gold
+    ("\\", R + "\\boxed{1}", None),
+    ("\\text{}", R + "\\boxed{1}", None),
+    ("\\text{}", R + "no answer at all", None),
+]
+
+
+def _expected(acc: bool | None) -> dict:
+    return {"score": 1.0 if acc else 0.0, "acc": bool(acc)}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fresh_graders():
+    rewards.shutdown_graders()
+    assert rewards.grader_pool().warm_up(60)
+    yield
+    rewards.shutdown_graders()
+
+
+def test_gold_text_and_wrapping():
+    assert [gold_to_text(a) for a in (27.0, 0.75, 70, "3375", None, float("nan"))] == [
+        "27",
+        "0.75",
+        "70",
+        "3375",
+        None,
+        None,
+    ]
+    assert gold_for_parsing("34") == "34"
+    assert gold_for_parsing("-0.25") == "-0.25"
+    assert gold_for_parsing("3\\sqrt{13}") == "$3\\sqrt{13}$"
+    assert gold_for_parsing("$x$") == "$x$"
+    assert gold_for_parsing("\\$36") == "$\\$36$"
+    assert integer_verdict(Scan(SINGLE, "-0"), "0") is None
+    assert integer_verdict(Scan(SINGLE, "-7"), "-7") is True
+
+
+@pytest.mark.parametrize(
+    "text, scan",
+    [
+        ("no final result", Scan(NONE)),
+        ("The ANSWER is 5", Scan(OTHER)),
+        ("the an\u017fwer is $5$", Scan(OTHER)),  # long s: (?i:answer) matches it, as in math-verify
+        ("so $\\boxed{ 34 }$.", Scan(SINGLE, "34", 1)),
+        ("\\boxed{\\frac{1}{2}}", Scan(SINGLE, "\\frac{1}{2}", 2)),
+        ("\\boxed{1}\\boxed{2}", Scan(OTHER)),
+        ("\\boxed {34}", Scan(OTHER)),
+        ("\\boxed{34} \\fbox{3}", Scan(OTHER)),
+        ("\\boxed{(1, 3]}", Scan(OTHER)),
+        ("$\\boxed{34}$ percent", Scan(OTHER)),
+        ("\\boxed{34}. I hope it is correct.", Scan(OTHER)),
+        ("\\boxed{{34}", Scan(OTHER)),
+    ],
+)
+def test_scan_kinds(text, scan):
+    assert scan_response(text) == scan
+
+
+def test_corpus_verdicts_and_fast_path_agree_with_plain_math_verify():
+    before = grading_stats()
+    for gold, response, acc in CORPUS:
+        got = compute_score("test", response, gold)
+        assert {k: got[k] for k in ("score", "acc")} == _expected(acc), (gold, response)
+        assert (got["acc"], got["pred"]) == plain_math_verify(response, gold), (gold, response)
+        assert got["error"] == (GOLD_UNPARSABLE if acc is None else ""), (gold, response, got)
+    # a second pass is answered from the in-thread shortcuts and caches, and must not change anything
+    for gold, response, _ in CORPUS:
+        got = compute_score("test", response, gold)
+        assert (got["acc"], got["pred"]) == plain_math_verify(response, gold), (gold, response)
+    after = grading_stats()
+    used = {path: after.get(path, 0) - before.get(path, 0) for path in ("fast_int", "fast_none", "cached", "grader")}
+    # 15 cases have canonical-integer gold and boxed answer; 5 have neither \boxed nor "answer"
+    assert used["fast_int"] == 2 * 15 and used["fast_none"] == 2 * 5 and used["cached"] >= 40
+    assert used["grader"] <= len(CORPUS)
+
+
+def test_integer_fast_path_matches_math_verify_on_generated_cases():
+    golds = ["0", "7", "-15", "2024", "98765432109876543210"]
+    templates = ["\\boxed{%s}", "$\\boxed{%s}$", "\\[ \\boxed{ %s } \\]", "Thus $x=\\boxed{%s}$, done."]
+    for gold in golds:
+        for pred in (gold, "1", "-7", "2025", gold + "0"):
+            for template in templates:
+                response = R + template % pred
+                assert scan_response(response).kind == SINGLE
+                got = compute_score("test", response, gold)
+                assert (got["acc"], got["pred"]) == plain_math_verify(response, gold), response
+
+
+def test_kwargs_from_verl_are_accepted_and_bad_timeout_is_rejected():
+    got = compute_score(
+        data_source="aime24",
+        solution_str="$\\boxed{70}$",
+        ground_truth=70,
+        extra_info={"split": "test", "index": 0},
+        reward_router_address=None,
+        timeout_s=2,
+    )
+    assert got == {"score": 1.0, "acc": True, "pred": "70", "error": ""}
+    with pytest.raises(ValueError, match="timeout_s"):
+        compute_score("x", "\\boxed{1}", "1", timeout_s="soon")
+    assert compute_score("x", None, "1") == {
+        "score": 0.0,
+        "acc": False,
+        "pred": "",
+        "error": "solution_str is NoneType, not str",
+    }
+
+
+PWN = "__import__('os').system('touch pwned')"
+HOSTILE = {
+    # name: (response, gold, expected score)
+    "1 MB response, answer at the end": ("x " * 500_000 + "so $\\boxed{34}$", "34", 1.0),
+    "1 MB response, no answer": ("lorem ipsum " * 90_000, "34", 0.0),
+    "1 MB of 'answer $'": ("answer $" * 130_000, "34", 0.0),
+    "10,000 \\boxed{1}": ("\\boxed{1} " * 10_000, "1", 1.0),
+    "10,000 different \\boxed{}": ("".join(f"\\boxed{{{i}}} " for i in range(10_000)), "1", 0.0),
+    "braces nested 10,000 deep": ("\\boxed{" + "{" * 10_000 + "1" + "}" * 10_000 + "}", "1", 0.0),
+    "braces nested 10,000 deep outside the box": ("{" * 10_000 + "}" * 10_000 + " answer $\\boxed{1}$", "1", 1.0),
+    "unbalanced opening braces": ("\\boxed{{{{1} and more text } here", "1", 0.0),
+    "unbalanced closing braces": ("\\boxed{1}}}}}", "1", 1.0),
+    "power tower": ("\\boxed{9^{9^{9^{9^{9}}}}}", "1", 0.0),
+    "huge factorial": ("$\\boxed{(10^{10})!}$", "1", 0.0),
+    "100,000-digit number": ("\\boxed{" + "7" * 100_000 + "}", "7", 0.0),
+    "100,000-digit number, short gold match": ("The answer: $" + "7" * 100_000 + "$", "7", 0.0),
+    "python in the box": ("\\boxed{" + PWN + "}", "0", 0.0),
+    "python through eval": ('$\\boxed{eval("' + PWN + '")}$', "0", 0.0),
+    "python in text": ("The answer is $" + PWN + "$", "0", 0.0),
+    "python as the gold": ("\\boxed{1}", PWN, 0.0),
+    "latex shell escape": ("\\boxed{\\immediate\\write18{touch pwned}}", "0", 0.0),
+    "\\def macro": ("\\def\\ans{34} The answer is $\\boxed{\\ans}$", "34", 0.0),
+    "\\newcommand macro": ("\\newcommand{\\ans}{34}\\boxed{\\ans}", "34", 0.0),
+    "\\renewcommand of \\boxed": ("\\renewcommand{\\boxed}[1]{34}\\boxed{35}", "34", 0.0),
+    "NUL inside the answer": ("\\boxed{3\x004}", "34", 0.0),
+    "NUL bytes around the answer": ("\x00" * 1000 + "\\boxed{34}\x00", "34", 1.0),
+    "lone surrogates around the answer": ("\ud800\\boxed{34}\udfff", "34", 1.0),
+    "lone surrogate as the answer": ("\\boxed{\ud83d}", "34", 0.0),
+    "right-to-left override": ("\u202e\\boxed{43}\u202c", "34", 0.0),
+    "right-to-left mark in the answer": ("\\boxed{\u200f34}", "34", 0.0),
+    "empty gold": ("\\boxed{1}", "", 0.0),
+    "None gold": ("\\boxed{1}", None, 0.0),
+}
+
+
+def test_hostile_inputs_return_in_bounded_time_from_a_worker_thread(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rewards.shutdown_graders()  # graders start in tmp_path, where a `touch pwned` would land
+    assert rewards.grader_pool().warm_up(60)
+
+    def timed(item):
+        name, (response, gold, _) = item
+        start = time.monotonic()
+        result = compute_score("hostile", response, gold, timeout_s=TIMEOUT_S)
+        return name, time.monotonic() - start, result, threading.current_thread() is not threading.main_thread()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        outcomes = list(pool.map(timed, HOSTILE.items()))
+    for name, elapsed, result, off_main in outcomes:
+        assert off_main
+        assert elapsed < TIMEOUT_S + MARGIN_S, (name, elapsed, result)
+        assert set(result) == {"score", "acc", "pred", "error"}, name
+        assert result["score"] == HOSTILE[name][2], (name, result)
+        assert len(result["pred"]) <= rewards.MAX_PRED_CHARS
+        result["pred"].encode("utf-8")  # safe to log: no lone surrogates
+        if "python" in name or "shell" in name or "macro" in name:
+            assert result["error"] == "", (name, result)  # math-verify really parsed it, and found no answer
+    assert not list(tmp_path.iterdir()), "something was written next to the graders"
+    rewards.shutdown_graders()
+
+
+def test_many_threads_at_once_get_the_same_verdicts():
+    jobs = [(gold, response, acc) for gold, response, acc in CORPUS if acc is not None] * 4
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(pool.map(lambda job: compute_score("t", job[1], job[0]), jobs))
+    assert [r["acc"] for r in results] == [acc for _, _, acc in jobs]
+
+
+def test_same_boxed_answer_at_once_is_graded_once():
+    gold, n = "\\frac{\\sqrt{3}}{2}", 16
+    responses = [R * (i + 1) + "$\\boxed{\\sin\\frac{\\pi}{3}}$" for i in range(n)]
+    barrier = threading.Barrier(n)
+
+    def call(response):
+        barrier.wait()
+        return compute_score("t", response, gold)
+
+    before = grading_stats()
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        results = list(pool.map(call, responses))
+    delta = {k: v - before.get(k, 0) for k, v in grading_stats().items()}
+    assert {(r["acc"], r["pred"]) for r in results} == {plain_math_verify(responses[0], gold)}
+    assert delta.get("grader", 0) <= 2 and delta.get("coalesced", 0) + delta.get("cached", 0) >= n - 2, delta
+
+
+def test_overrun_kills_the_grader_and_the_pool_recovers():
+    pool = rewards.grader_pool()
+    assert pool.warm_up(60)
+    kills = pool.kills
+    start = time.monotonic()
+    # 0.3 s is below math-verify's own 1 s alarm, so only the caller's hard deadline can end this call
+    got = compute_score("t", "\\boxed{9^{9^{9^{9^{9}}}}}", "2", timeout_s=0.3)
+    assert time.monotonic() - start < 0.3 + MARGIN_S
+    assert got["score"] == 0.0 and got["error"].startswith("timeout"), got
+    assert pool.kills == kills + 1
+    assert compute_score("t", "\\boxed{\\frac{6}{4}}", "\\frac32", timeout_s=30)["acc"] is True
+
+
+def test_a_crashed_grader_costs_one_call_at_most():
+    pool = rewards.grader_pool()
+    assert pool.warm_up(60)
+    victim = next(iter(pool._alive))
+    os.kill(victim.proc.pid, signal.SIGKILL)
+    victim.proc.wait()
+    results = [compute_score("t", R + f"\\boxed{{\\frac{{{i}}}{{7}}}}", f"\\frac{{{i}}}{{7}}") for i in range(1, 5)]
+    assert sum(r["acc"] for r in results) >= 3
+    assert all(r["acc"] or r["error"].startswith("grader process failed") for r in results), results
+
+
+def test_graders_do_not_echo_responses_into_the_logs(capfd):
+    rewards.shutdown_graders()  # graders started from here on write to the captured stderr
+    assert rewards.grader_pool().warm_up(60)
+    got = compute_score("t", "secret-response \\boxed{9^{9^{9^{9}}}}", "1", timeout_s=TIMEOUT_S)
+    assert got["error"].startswith("math-verify timed out"), got
+    rewards.shutdown_graders()
+    out, err = capfd.readouterr()
+    assert "secret-response" not in out + err
