@@ -21,6 +21,7 @@ import os
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -224,6 +225,7 @@ def main(argv: list[str]) -> int:
         args.overrides.insert(0, args.recipe)
         args.recipe = DEFAULT_RECIPE
     os.environ.setdefault("VERL_PLATFORM", "cpu")  # before verl is imported: the engine steps run on CPU
+    warnings.filterwarnings("ignore", message=".* engine is not available")  # megatron etc.: not used here
     return 0 if run_checks(args.recipe, args.overrides) else 1
 
 
