@@ -3,19 +3,66 @@
 Active only when asked: `VERL_PLATFORM=cpu` (verl reads it on its first `get_platform()` call). Without it
 nothing changes: the platform is never auto-detected, and GPU users never see it. It registers through
 verl's own registries: the platform as "cpu" (device "cpu", gloo collectives, Ray CPU resources) and
-verl's FSDP engines for device "cpu". Used by `abc-verl check` and the tests:
+verl's FSDP engines for device "cpu". In a verl worker-group process it also creates the gloo process group
+that verl's own call cannot create on "cpu" (see init_worker_process_group). Used by `abc-verl check`, the
+tests and `examples/tiny_cpu_abc.sh` (verl's trainer on CPU):
 
     VERL_PLATFORM=cpu python -c "import verl; from verl.utils.device import get_device_name; print(get_device_name())"
 """
 
+import os
 from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
 import torch
+import torch.distributed as dist
 from verl.plugin.platform import PlatformBase, PlatformRegistry
 
 NAME = "cpu"
+
+
+class _CPUDeviceModule(ModuleType):
+    """`torch.cpu` plus the memory, RNG and cache calls verl makes on `torch.cuda`: CPU answers, no-ops."""
+
+    def __init__(self) -> None:
+        super().__init__("abc_verl.cpu_platform.device")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(torch.cpu, name)
+
+    def memory_allocated(self, device: Any = None) -> int:
+        return 0
+
+    memory_reserved = max_memory_allocated = max_memory_reserved = memory_allocated
+
+    def mem_get_info(self, device: Any = None) -> tuple[int, int]:
+        import psutil
+
+        memory = psutil.virtual_memory()
+        return memory.available, memory.total
+
+    def empty_cache(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    ipc_collect = reset_peak_memory_stats = set_per_process_memory_fraction = empty_cache
+
+    def get_rng_state(self, device: Any = None) -> torch.Tensor:
+        return torch.get_rng_state()
+
+    def set_rng_state(self, state: torch.Tensor, device: Any = None) -> None:
+        torch.set_rng_state(state)
+
+    def manual_seed(self, seed: int) -> None:
+        torch.manual_seed(seed)
+
+    manual_seed_all = manual_seed
+
+    def get_device_name(self, device: Any = None) -> str:
+        return "cpu"
+
+
+_DEVICE_MODULE = _CPUDeviceModule()
 
 
 @PlatformRegistry.register(platform=NAME)
@@ -32,7 +79,7 @@ class PlatformCPU(PlatformBase):
 
     @property
     def device_module(self) -> ModuleType:
-        return torch.cpu
+        return _DEVICE_MODULE
 
     def is_available(self) -> bool:
         return True
@@ -112,4 +159,28 @@ def _register_cpu_engines() -> None:
             EngineRegistry.register(model_type=model_type, backend=backends, device=NAME)(cls)
 
 
+def init_worker_process_group() -> bool:
+    """In a process of a verl worker group, create its default process group now, with gloo on "cpu".
+
+    verl's TrainingWorker creates it with the backend string f"cpu:gloo,{device}:{backend}"
+    (verl/utils/distributed.py, initialize_global_process_group_ray), which torch rejects for device "cpu"
+    ("Duplicate device type cpu"); verl skips that when a group already exists. A verl worker-group process is
+    recognised by the variables Ray starts it with (WG_BACKEND=ray, RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT);
+    anywhere else this does nothing. Returns whether it created the group.
+    """
+    env = os.environ
+    if env.get("WG_BACKEND") != "ray" or dist.is_initialized():
+        return False
+    if not all(env.get(k) for k in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")):
+        return False
+    dist.init_process_group(
+        backend="cpu:gloo",
+        rank=int(env["RANK"]),
+        world_size=int(env["WORLD_SIZE"]),
+        init_method=env.get("DIST_INIT_METHOD", None),
+    )
+    return True
+
+
 _register_cpu_engines()
+init_worker_process_group()

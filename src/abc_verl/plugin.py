@@ -108,3 +108,4 @@ _register(ADV_ESTIMATOR_REGISTRY, register_adv_est, ADV_ESTIMATOR, compute_grpo_
 
 if os.getenv("VERL_PLATFORM", "").strip().lower() == "cpu":  # opt-in CPU platform (abc_verl.cpu_platform)
     from abc_verl import cpu_platform as _cpu_platform  # noqa: F401
+    from abc_verl import cpu_rollout as _cpu_rollout  # noqa: F401  (rollout.name=hf, after the platform)

@@ -1,0 +1,172 @@
+"""verl's real trainer end to end on CPU (`python -m verl.trainer.main_ppo`, no GPU), through the README's launcher.
+
+`examples/tiny_cpu_abc.sh` builds a tiny Qwen3 and a maths set offline, trains 2 steps of ABC-GRPO with a
+checkpoint, then resumes for step 3 (recipe `recipes/tiny_cpu_abc.yaml`, rollout `abc_verl.cpu_rollout`).
+The assertions read verl's file logger (one JSONL per launch), the rollouts verl dumps
+(`trainer.rollout_data_dir`), the checkpoint folder, and the launcher's output. About 2-4 minutes on 2 cores.
+The first tests check the rollout server alone and the recipe, in seconds.
+
+    /work/venv/bin/pytest tests/test_e2e_cpu.py
+"""
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LAUNCHER = ROOT / "examples" / "tiny_cpu_abc.sh"
+QUADRANTS = [f"actor/abc/clipfrac_q{i}" for i in range(1, 5)]
+EXPERIMENT = "abc_verl/tiny_cpu_abc"
+
+
+def _server(model_dir: Path, **rollout: object):
+    from omegaconf import OmegaConf
+    from verl.workers.config import RolloutConfig
+
+    from abc_verl.cpu_rollout import HFServer
+
+    config = RolloutConfig(name="hf", prompt_length=32, response_length=8, **rollout)
+    return HFServer(config=config, model_config=OmegaConf.create({"path": str(model_dir)}), replica_rank=0)
+
+
+def test_hf_rollout_is_registered_in_verls_rollout_registries():
+    from verl.workers.rollout.base import get_rollout_class
+    from verl.workers.rollout.replica import get_rollout_replica_class
+
+    from abc_verl.cpu_rollout import HFReplica, HFServerAdapter
+
+    assert get_rollout_replica_class("hf") is HFReplica
+    assert get_rollout_class("hf", "async") is HFServerAdapter
+
+
+def test_hf_server_returns_token_ids_and_the_models_log_probs(tiny_model_dir):
+    import asyncio
+
+    import torch
+
+    server = _server(tiny_model_dir)
+    prompt = [5, 6, 7, 8]
+    params = {"temperature": 0.7, "top_p": 1.0, "top_k": -1, "logprobs": True}
+    out = asyncio.run(server.generate(prompt_ids=prompt, sampling_params=params, request_id="r"))
+    assert 1 <= len(out.token_ids) <= 8 and len(out.log_probs) == len(out.token_ids)
+    ids = torch.tensor([prompt + out.token_ids])
+    with torch.no_grad():
+        logits = server.model(ids).logits[0, len(prompt) - 1 : -1] / 0.7
+    expected = torch.log_softmax(logits, -1).gather(-1, torch.tensor(out.token_ids)[:, None]).squeeze(-1)
+    assert out.log_probs == pytest.approx(expected.tolist(), abs=1e-4)
+    greedy = asyncio.run(server.generate(prompt_ids=prompt, sampling_params={"temperature": 0}, request_id="g"))
+    assert greedy.log_probs is None and greedy.stop_reason == "completed"
+
+
+def test_hf_server_loads_the_trainers_weights(tiny_model_dir):
+    import torch
+
+    server = _server(tiny_model_dir)
+    state = {k: torch.zeros_like(v) for k, v in server.model.state_dict().items()}
+    assert server.update_weights(state, global_steps=4) == len(state)
+    assert not any(p.detach().any() for p in server.model.parameters()) and server.global_steps == 4
+    with pytest.raises(ValueError, match="missing"):
+        server.update_weights(dict(list(state.items())[1:]))
+
+
+def test_recipe_composes_with_no_unknown_key_and_passes_verls_validation():
+    from abc_verl.check import check_validate
+    from abc_verl.check_config import compose_recipe, find_recipe, unknown_keys
+
+    config = compose_recipe(find_recipe("tiny_cpu_abc"), [])
+    assert unknown_keys(config) == []
+    check_validate(config)
+    assert config.actor_rollout_ref.rollout.name == "hf" and config.trainer.device == "cpu"
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Both launches of the launcher; their logs (step -> metrics), rollouts and output."""
+    work = tmp_path_factory.mktemp("tiny_cpu_abc")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}  # a fresh local cluster
+    env.update(
+        ABC_VERL_TINY=str(work),
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+        RAY_DEDUP_LOGS="0",  # keep every "hf rollout: ... loaded" line
+    )
+    proc = subprocess.run(
+        ["bash", str(LAUNCHER), f"trainer.rollout_data_dir={work / 'rollouts'}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=540,
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-6000:]
+    logs = {name: _read_log(work / "logs" / f"{name}.jsonl") for name in ("steps_1_2", "step_3")}
+    return {"work": work, "logs": logs, "output": output}
+
+
+def _read_log(path: Path) -> dict[int, dict]:
+    """verl's file logger: one {"step", "data"} line per call; merged per step (training and validation)."""
+    steps: dict[int, dict] = {}
+    for line in path.read_text().splitlines():
+        record = json.loads(line)
+        steps.setdefault(record["step"], {}).update(record["data"])
+    return steps
+
+
+def _training_steps(run: dict) -> dict[int, dict]:
+    return {step: data for log in run["logs"].values() for step, data in log.items() if "actor/pg_loss" in data}
+
+
+def test_first_launch_trains_two_steps_and_the_resumed_one_continues_at_step_3(run):
+    assert sorted(s for s, d in run["logs"]["steps_1_2"].items() if "actor/pg_loss" in d) == [1, 2]
+    assert sorted(s for s, d in run["logs"]["step_3"].items() if "actor/pg_loss" in d) == [3]
+    assert "Setting global step to 2" in run["output"]  # verl's message when it loads a checkpoint
+
+
+def test_checkpoint_of_step_2_exists_and_was_resumed_from(run):
+    root = run["work"] / "checkpoints" / EXPERIMENT
+    actor = root / "global_step_2" / "actor"
+    for part in ("model", "optim", "extra_state"):
+        assert (actor / f"{part}_world_size_1_rank_0.pt").is_file(), part
+    assert (actor / "huggingface" / "config.json").is_file()
+    assert f"Load from checkpoint folder: {root / 'global_step_2'}" in run["output"]
+    assert (root / "latest_checkpointed_iteration.txt").read_text().strip() == "3"  # the resumed run saved too
+
+
+def test_abc_loss_and_its_quadrant_metrics_at_every_step(run):
+    steps = _training_steps(run)
+    assert sorted(steps) == [1, 2, 3]
+    for step, data in steps.items():
+        for key in ("actor/pg_loss", "actor/loss", "actor/grad_norm", "actor/entropy"):
+            assert math.isfinite(data[key]), (step, key, data.get(key))
+        fractions = [data[q] for q in QUADRANTS]
+        assert all(0.0 <= f <= 1.0 for f in fractions), (step, fractions)
+        assert sum(fractions) == pytest.approx(data["actor/pg_clipfrac"], abs=1e-6), step
+    assert any(data["actor/pg_clipfrac"] > 0 for data in steps.values()), "the ABC loss never clipped"
+
+
+def test_rewards_come_from_abc_verls_reward_function(run):
+    from abc_verl.rewards import compute_score
+
+    for step, data in _training_steps(run).items():
+        rows = [json.loads(line) for line in (run["work"] / "rollouts" / f"{step}.jsonl").read_text().splitlines()]
+        assert len(rows) == 16  # 4 prompts x 4 responses
+        assert all({"acc", "pred", "error"} <= row.keys() for row in rows)  # the keys compute_score returns
+        for row in rows:
+            again = compute_score("dapo_math_17k", row["output"], row["gts"], {})
+            assert row["score"] == again["score"] == float(row["acc"]), row
+        assert data["critic/score/mean"] == pytest.approx(sum(r["score"] for r in rows) / len(rows)), step
+    assert any(d["critic/advantages/max"] > 0 for d in _training_steps(run).values()), "no reward spread"
+    validation = run["logs"]["steps_1_2"][2]
+    assert any(k.startswith("val-core/dapo_math_17k/acc/") for k in validation), sorted(validation)
+
+
+def test_rollout_gets_the_trainers_weights_after_every_step(run):
+    for step, data in _training_steps(run).items():
+        # the HF rollout's log-probs equal the FSDP actor's: it samples with the weights the actor trained
+        assert data["training/rollout_probs_diff_max"] < 1e-4, (step, data["training/rollout_probs_diff_max"])
+    for step in (0, 1, 2, 3):
+        assert f"hf rollout: replica 0 loaded 25 tensors for step {step}" in run["output"], step
