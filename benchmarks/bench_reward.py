@@ -10,12 +10,15 @@ reasoning text ending with the gold answer in many correct and incorrect forms.
   forms:  every form once per problem, no repeats (stresses the subprocess path);
 each split into /int (integer golds, like all of DAPO-Math-17k, AIME and AMC) and /latex (the rest).
 Each corpus is graded, same responses, same run, by
-  - `abc_verl.rewards.compute_score` (fresh caches, graders warmed up);
-  - verl's built-in `verl.utils.reward_score.math_verify.compute_score` (its 4 spawn workers warmed up);
-both from a thread pool, as verl's reward workers call them; and by plain math-verify in this process with
-the paper's config, the fidelity reference abc_verl must match on every response. A hostile set measures
-abc_verl's worst-case latency against its bound. Prints a table; writes JSON to
-benchmarks/results/bench_reward_<time>.json.
+  - `abc_verl.rewards.compute_score` (fresh caches and graders, started and ready);
+  - verl's built-in `verl.utils.reward_score.math_verify.compute_score` (its 4 spawn workers restarted and
+    warmed up with 32 trivial calls);
+both from a thread pool, as verl's reward workers call them. Both start every corpus from fresh processes:
+math-verify's LaTeX parser gets faster as a process sees more answers (its ANTLR prediction cache), so a pool
+kept from the earlier corpora, which share these problems' golds, would be measured warmer than a fresh one.
+Also graded by plain math-verify in this process with the paper's config, the fidelity reference abc_verl
+must match on every response. A hostile set measures abc_verl's worst-case latency against its bound. Prints
+a table; writes JSON to benchmarks/results/bench_reward_<time>.json.
 
 Only stdlib imports at module level: verl's spawn workers re-import this file as their main module.
 """
@@ -184,6 +187,15 @@ def _warm_verl(verl_score) -> float:
     return time.perf_counter() - start
 
 
+def _fresh_verl(verl_score) -> float:
+    """Restart verl's worker pool (a module global of its reward module) and warm it up; seconds taken."""
+    module = sys.modules[verl_score.__module__]
+    if getattr(module, "_pool", None) is not None:
+        module._pool.shutdown(wait=True)
+        module._pool = None
+    return _warm_verl(verl_score)
+
+
 def _grade_ours(items: list[dict], threads: int) -> tuple[list, list[float], float, dict]:
     from abc_verl import rewards
 
@@ -199,6 +211,7 @@ def _grade_ours(items: list[dict], threads: int) -> tuple[list, list[float], flo
 
 def _bench_corpus(name: str, items: list[dict], threads: int, verl_score, reference) -> dict:
     ours, ours_lat, ours_wall, paths = _grade_ours(items, threads)
+    _fresh_verl(verl_score)
     theirs, theirs_lat, theirs_wall = _run_threads(lambda it: verl_score(it["response"], it["gold"]), items, threads)
     start = time.perf_counter()
     truth = [reference(it) for it in items]

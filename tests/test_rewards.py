@@ -18,7 +18,7 @@ from math_verify import LatexExtractionConfig, parse, verify
 
 from abc_verl import rewards
 from abc_verl.grading import GOLD_UNPARSABLE, gold_for_parsing, gold_to_text
-from abc_verl.grading_fast import NONE, OTHER, SINGLE, Scan, integer_verdict, scan_response
+from abc_verl.grading_fast import NONE, OTHER, SINGLE, Scan, grader_text, integer_verdict, scan_response
 from abc_verl.rewards import compute_score, grading_stats
 
 # the in-process reference warns "equations=True ... is deprecated" on every parse; the paper config sets it
@@ -231,6 +231,124 @@ def test_integer_fast_path_matches_math_verify_on_generated_cases():
                 assert scan_response(response).kind == SINGLE
                 got = compute_score("test", response, gold)
                 assert (got["acc"], got["pred"]) == plain_math_verify(response, gold), response
+
+
+# Boxed answers in many correct, near-miss and malformed forms, and the places models put them.
+GEN_ANSWERS = [
+    "27",
+    "27.0",
+    "27.00",
+    "27.00001",
+    "2.7e1",
+    "027",
+    "-27",
+    "+27",
+    "-0",
+    "0",
+    "27,000",
+    "27{,}000",
+    "27\\,000",
+    "27000",
+    "\\frac{2}{4}",
+    "\\frac24",
+    "\\dfrac{1}{2}",
+    "\\tfrac{1}{2}",
+    "1/2",
+    "0.5",
+    ".5",
+    "50\\%",
+    "50\\,\\%",
+    "27 \\text{ cm}",
+    "27\\text{cm}^2",
+    "\\text{27}",
+    "\\text{}",
+    "\\mbox{27}",
+    "27^\\circ",
+    "27^{\\circ}",
+    "\\$27",
+    "x = 27",
+    "x=27, y=3",
+    "a_1 = 27",
+    "27 \\approx 26.9",
+    "\\sqrt{729}",
+    "3^3",
+    "3 \\cdot 9",
+    "27!",
+    "\\pi",
+    "\\frac{\\pi}{2}",
+    "\\left( 3, \\frac{\\pi}{2} \\right)",
+    "(1, 3)",
+    "\\{1, 2\\}",
+    "1, 2",
+    "1 \\text{ and } 2",
+    "\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}",
+    "3 + 4i",
+    "\\infty",
+    "-\\infty",
+    "x^2 - 1",
+    "\\sin x",
+    "{27}",
+    "{{27}}",
+    "27 {}",
+    "\\boxed",
+    "\\frac{1}{0}",
+    "10^{100}",
+    "1" + "0" * 40,
+    "\\text{Evelyn}",
+    "\\textbf{27}",
+    "27 \\quad",
+    "\\displaystyle 27",
+    "\\mathrm{27}",
+    "27 \\%",
+    "\\%27",
+    "27\\\\",
+    "27 \\\\ 28",
+    "\\{27",
+]
+GEN_TEMPLATES = [
+    "\\boxed{%s}",
+    "So the answer is $\\boxed{%s}$.",
+    "**Final Answer**\n\\[\n\\boxed{ %s }\n\\]",
+    "$$x = \\boxed{%s}$$ and we are done.",
+    "Thus \\( y = \\boxed{%s} \\), as $a = 3$ and $b = 9$ gave $ab = 27$.",
+    "The final answer is $\\boxed{%s}$, and the answer: $5$.",
+    "\\boxed{%s} \\text{ or } (1, 2] and then {more} text",
+]
+
+
+def _same_prediction(a: list, b: list) -> bool:
+    return len(a) == len(b) and all(
+        type(x) is type(y) and x == y and str(x) == str(y) for x, y in zip(a, b, strict=True)
+    )
+
+
+def test_graders_get_a_short_text_with_the_same_prediction():
+    """grader_text: `\\boxed{T}` for "single" and "" for "none" parse exactly as the whole response does."""
+    kinds = {NONE: 0, SINGLE: 0, OTHER: 0}
+    head = R + "Let $a = 3$ and $b = 9$, so \\[ a^b = 19683 \\] and $\\frac{a}{b} = \\frac13$.\n\n"
+    cases = [head + template % answer for answer in GEN_ANSWERS for template in GEN_TEMPLATES]
+    cases += [head + "So we get 27.", R + "Therefore $x = 27$ and $y = 3$.", "", head + "\\[\\frac{27}{1}\\]"]
+    for response in cases:
+        scan = scan_response(response)
+        kinds[scan.kind] += 1
+        short = grader_text(scan, response)
+        if scan.kind == OTHER:
+            assert short == response
+            continue
+        assert len(short) <= len(scan.answer) + 8
+        full_pred = parse(response, extraction_config=PAPER_PRED_CONFIG, extraction_mode="first_match")
+        short_pred = parse(short, extraction_config=PAPER_PRED_CONFIG, extraction_mode="first_match")
+        assert _same_prediction(full_pred, short_pred), (response, full_pred, short_pred)
+    assert kinds[SINGLE] >= 400 and kinds[NONE] >= 3, kinds
+
+
+def test_generated_forms_through_the_graders_match_plain_math_verify():
+    golds = ["27", "0.5", "\\frac{1}{2}", "27000", "\\left( 3, \\frac{\\pi}{2} \\right)"]
+    for gold in golds:
+        for i, answer in enumerate(GEN_ANSWERS):
+            response = R + GEN_TEMPLATES[i % len(GEN_TEMPLATES)] % answer
+            got = compute_score("test", response, gold)
+            assert (got["acc"], got["pred"]) == plain_math_verify(response, gold), (gold, response, got)
 
 
 def test_kwargs_from_verl_are_accepted_and_bad_timeout_is_rejected():

@@ -18,8 +18,11 @@ Then `abc_verl.grading_fast` scans it in-thread with plain string operations:
   - one `\boxed{T}` and gold and T canonical integers: verdict is T == gold, no math-verify call;
   - one `\boxed{T}` whose (gold, T) pair was graded before in this process: the cached verdict;
   - one `\boxed{T}` whose (gold, T) pair another thread is grading now: wait for that verdict (the samples
-    of a GRPO group arrive together and often box the same answer);
-  - anything else goes to a pool of grader subprocesses (`abc_verl.grading_pool`) with a hard deadline.
+    of a GRPO group arrive together and often box the same answer); likewise for no answer while the gold is
+    not yet known to parse;
+  - anything else goes to a pool of grader subprocesses (`abc_verl.grading_pool`) with a hard deadline. For
+    one `\boxed{T}` the grader parses just `\boxed{T}`, for no answer an empty text: the same prediction as
+    the whole response, without math-verify's regexes scanning the reasoning (`grading_fast.grader_text`).
 The shortcuts provably return math-verify's own verdict and extracted answer (see `grading_fast`), and tests
 check them against plain math-verify. Before a grader is asked, a single boxed answer longer than
 MAX_ANSWER_CHARS or nested deeper than MAX_ANSWER_DEPTH braces scores 0 without grading (no realistic answer
@@ -51,7 +54,7 @@ from collections import Counter, OrderedDict
 from typing import Any
 
 from abc_verl.grading import GOLD_UNPARSABLE, gold_for_parsing, gold_to_text
-from abc_verl.grading_fast import CANONICAL_INT, NONE, SINGLE, Scan, integer_verdict, scan_response
+from abc_verl.grading_fast import CANONICAL_INT, NONE, OTHER, SINGLE, Scan, grader_text, integer_verdict, scan_response
 from abc_verl.grading_pool import GraderPool
 
 MAX_RESPONSE_CHARS = 65_536  # only the tail of a longer response is graded
@@ -215,7 +218,7 @@ def _ask_grader(text: str, gold: str, scan: Scan, deadline: float, timeout_s: fl
     _count("grader")
     budget = max(0.0, deadline - time.monotonic())
     mv_timeout = max(1, int(timeout_s / 2))  # math-verify's own alarms end most slow cases before the hard kill
-    reply = grader_pool().grade(text, gold_for_parsing(gold), budget, mv_timeout)
+    reply = grader_pool().grade(grader_text(scan, text), gold_for_parsing(gold), budget, mv_timeout)
     if not reply.get("timeouts") and reply.get("gold_ok") is not None and len(gold) <= MAX_CACHED_GOLD_CHARS:
         _gold_ok.put(gold, bool(reply["gold_ok"]))
         if scan.kind == SINGLE and not reply.get("error"):
@@ -233,9 +236,10 @@ def _grade(text: str, gold: str, timeout_s: float) -> dict:
     done = _shortcut(scan, gold)
     if done is not None:
         return done
-    if scan.kind != SINGLE:
+    if scan.kind == OTHER:
         return _ask_grader(text, gold, scan, deadline, timeout_s)
-    # The samples of a GRPO group arrive together and often box the same answer: grade each pair once.
+    # The samples of a GRPO group arrive together and often box the same answer (or none, while the gold is
+    # not yet known to parse): grade each (gold, answer) pair once; answer "" stands for "none".
     key = (gold, scan.answer)
     with _flights_lock:
         flight = _flights.get(key)
