@@ -6,7 +6,7 @@ The assertions read verl's file logger (one JSONL per launch), the rollouts verl
 (`trainer.rollout_data_dir`), the checkpoint folder, and the launcher's output. About 2-4 minutes on 2 cores.
 The first tests check the rollout server alone and the recipe, in seconds.
 
-    /work/venv/bin/pytest tests/test_e2e_cpu.py
+    pytest tests/test_e2e_cpu.py
 """
 
 import json

@@ -16,8 +16,8 @@ Curves are a centred moving mean over --smooth training steps (default 20), raw 
 
 The shipped paper curves (`paper_curves/qwen3-1.7b-*.csv`) were made from the authors' 1.7B logs with
     abc-verl plot --run qwen3-1.7b-abc-grpo=paper_logs/qwen3-1.7b-abc-grpo.trainer_state.json \\
-        --run qwen3-1.7b-grpo=paper_logs/qwen3-1.7b-grpo.trainer_state.json --out /tmp/paper
-    cp /tmp/paper/curves/*.csv src/abc_verl/paper_curves/
+        --run qwen3-1.7b-grpo=paper_logs/qwen3-1.7b-grpo.trainer_state.json --out paper_out
+    cp paper_out/curves/*.csv src/abc_verl/paper_curves/
 """
 
 from __future__ import annotations
