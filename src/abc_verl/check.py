@@ -176,16 +176,18 @@ def run_checks(recipe: str, overrides: list[str], out: Callable[[str], None] = p
     def report(status: str, name: str, detail: str) -> None:
         out(f"{status:<4} {name:<12} {detail}")
 
+    stage = "compose"
     try:
         path = find_recipe(recipe)
         config = compose_recipe(path, overrides)
-        report("PASS", "compose", f"{path.name} + {len(overrides)} override(s)")
+        report("PASS", stage, f"{path.name} + {len(overrides)} override(s)")
+        stage = "keys"
         bad = unknown_keys(config)
         if bad:
             raise CheckFailed("; ".join(bad))
-        report("PASS", "keys", "every key is known to verl")
+        report("PASS", stage, "every key is known to verl")
     except Exception as e:  # Hydra, OmegaConf and our own errors all end the check here
-        report("FAIL", "compose" if "config" not in locals() else "keys", _message(e))
+        report("FAIL", stage, _message(e))
         return False
 
     for name, check in CHECKS:
