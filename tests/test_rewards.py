@@ -19,6 +19,7 @@ from math_verify import LatexExtractionConfig, parse, verify
 from abc_verl import rewards
 from abc_verl.grading import GOLD_UNPARSABLE, gold_for_parsing, gold_to_text
 from abc_verl.grading_fast import NONE, OTHER, SINGLE, Scan, grader_text, integer_verdict, scan_response
+from abc_verl.grading_pool import GraderPool
 from abc_verl.rewards import compute_score, grading_stats
 
 # the in-process reference warns "equations=True ... is deprecated" on every parse; the paper config sets it
@@ -467,6 +468,27 @@ def test_overrun_kills_the_grader_and_the_pool_recovers():
     assert got["score"] == 0.0 and got["error"].startswith("timeout"), got
     assert pool.kills == kills + 1
     assert compute_score("t", "\\boxed{\\frac{6}{4}}", "\\frac32", timeout_s=30)["acc"] is True
+
+
+def test_a_waiting_call_that_gives_up_never_strands_a_grader():
+    """A later waiter timing out must take only its own place in the queue (the grader freed next must reach the
+    earlier waiter, not a call that already left)."""
+    pool = GraderPool(size=1)
+    assert pool.warm_up(60)
+    try:
+        with ThreadPoolExecutor(max_workers=3) as ex:
+            # holds the only grader until the caller's 1.5 s deadline kills it (math-verify's alarm is 5 s)
+            hog = ex.submit(pool.grade, "\\boxed{9^{9^{9^{9^{9}}}}}", "2", 1.5, 5)
+            time.sleep(0.2)
+            patient = ex.submit(pool.grade, "\\boxed{34}", "34", 30.0, 1)  # queued first
+            time.sleep(0.2)
+            hasty = ex.submit(pool.grade, "\\boxed{34}", "34", 0.2, 1)  # queued second, gives up first
+            assert hasty.result()["error"].startswith("no grader process free"), hasty.result()
+            assert hog.result()["error"].startswith("timeout")
+            assert patient.result()["acc"] is True, patient.result()
+        assert pool.grade("\\boxed{7}", "7", 30.0, 1)["acc"] is True
+    finally:
+        pool.close()
 
 
 def test_a_crashed_grader_costs_one_call_at_most():

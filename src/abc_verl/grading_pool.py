@@ -38,6 +38,16 @@ class _Overrun(Exception):
     """The grader did not answer before the deadline."""
 
 
+class _Ticket:
+    """A call waiting for a grader. Compared by identity: a call that gives up removes its own ticket, never an
+    equal-looking one of another call (which would leave a freed grader handed to nobody)."""
+
+    __slots__ = ("worker",)
+
+    def __init__(self) -> None:
+        self.worker: _Worker | None = None
+
+
 class _Worker:
     """One grader subprocess and the bytes read from it so far."""
 
@@ -107,7 +117,7 @@ class GraderPool:
         self.cwd = cwd or os.getcwd()
         self._cond = threading.Condition()
         self._idle: list[_Worker] = []
-        self._waiting: deque[list] = deque()  # one [worker-or-None] slot per waiting call, oldest first
+        self._waiting: deque[_Ticket] = deque()  # one per waiting call, oldest first
         self._alive: set[_Worker] = set()
         self._starting = 0
         self._ready_once = False
@@ -175,22 +185,22 @@ class GraderPool:
             if self._idle and not self._waiting:
                 return self._idle.pop(), deadline
             wait_until = max(deadline, self._created + self.startup_timeout_s) if cold else deadline
-            slot: list = [None]
-            self._waiting.append(slot)
-            while slot[0] is None:
+            ticket = _Ticket()
+            self._waiting.append(ticket)
+            while ticket.worker is None:
                 remaining = wait_until - time.monotonic()
                 if remaining <= 0 or self._closed:
-                    self._waiting.remove(slot)
+                    self._waiting.remove(ticket)
                     return None, deadline
                 self._cond.wait(min(remaining, 1.0))
                 self._fill()
         # a call that waited for the very first grader still gets its full grading budget
-        return slot[0], (time.monotonic() + timeout_s if cold else deadline)
+        return ticket.worker, (time.monotonic() + timeout_s if cold else deadline)
 
     def _hand_over(self, worker: _Worker) -> None:
         """Give a free grader to the oldest waiting call, else park it (caller holds the lock)."""
         if self._waiting:
-            self._waiting.popleft()[0] = worker
+            self._waiting.popleft().worker = worker
             self._cond.notify_all()
         else:
             self._idle.append(worker)
