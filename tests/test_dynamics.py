@@ -167,6 +167,7 @@ def test_cli_writes_png_summary_and_curves(tmp_path, capsys):
         (["--with-paper", "8b"], "--with-paper '8b': unknown size; available: 1.7b"),
         (["--run", f"abc={VERL_ABC}", "--eval", "grpo=."], "--eval grpo: no --run named 'grpo'"),
         (["--run", f"a={VERL_ABC}", "--run", f"a={VERL_GRPO}"], "--run a: run name given twice"),
+        (["--run", f"a b={VERL_ABC}", "--run", f"a_b={VERL_GRPO}"], "--run a_b: writes the same curves/a_b.csv as"),
         ([], "give at least one --run"),
         (["--run", f"abc={FIXTURES / 'README.md'}"], "not a verl file-logger JSONL"),
     ],
