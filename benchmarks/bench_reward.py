@@ -296,7 +296,7 @@ def _hostile_latency(timeout_s: float) -> dict:
     }
 
 
-def _table(results: list[dict], hostile: dict) -> str:
+def _table(results: list[dict], combined: list[dict], hostile: dict) -> str:
     lines = [f"{'corpus':<12} {'grader':<33} {'resp/s':>9} {'speedup':>8} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}"]
     for r in results:
         rows = [
@@ -312,7 +312,7 @@ def _table(results: list[dict], hostile: dict) -> str:
             f" {100 * r['agree_with_reference']:.2f}%, == verl built-in on {100 * r['agree_with_verl']:.2f}%;"
             f" differ from verl by form: {r['differ_from_verl_by_form']}"
         )
-    for c in _combined(results):
+    for c in combined:
         lines.append(
             f"{c['corpus']:<12} {c['responses']} responses: abc_verl {c['abc_verl_per_s']:.1f}/s, verl built-in"
             f" {c['verl_builtin_per_s']:.1f}/s, speedup {c['speedup_vs_verl']:.1f}x; verdict == paper math-verify on"
@@ -345,7 +345,8 @@ def main() -> int:
     results = [_bench_corpus(name, items, args.threads, verl_score, reference) for name, items in corpora.items()]
     hostile = _hostile_latency(rewards.DEFAULT_TIMEOUT_S)
     rewards.shutdown_graders()
-    print(_table(results, hostile))
+    combined = _combined(results)
+    print(_table(results, combined, hostile))
     report = {
         "command": " ".join(sys.argv),
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
@@ -353,7 +354,7 @@ def main() -> int:
         "problems": len(problems),
         "verl_warmup_s": warm_s,
         "results": results,
-        "combined": _combined(results),
+        "combined": combined,
         "hostile": hostile,
     }
     RESULTS.mkdir(exist_ok=True)
