@@ -168,6 +168,10 @@ def test_cli_writes_png_summary_and_curves(tmp_path, capsys):
         (["--run", f"abc={VERL_ABC}", "--eval", "grpo=."], "--eval grpo: no --run named 'grpo'"),
         (["--run", f"a={VERL_ABC}", "--run", f"a={VERL_GRPO}"], "--run a: run name given twice"),
         (["--run", f"a b={VERL_ABC}", "--run", f"a_b={VERL_GRPO}"], "--run a_b: writes the same curves/a_b.csv as"),
+        (
+            ["--run", f"paper-1.7b-grpo={VERL_ABC}", "--with-paper", "1.7b"],
+            "--run paper-1.7b-grpo: writes the same curves/paper-1.7b-grpo.csv as run 'paper-1.7b-grpo'",
+        ),
         ([], "give at least one --run"),
         (["--run", f"abc={FIXTURES / 'README.md'}"], "not a verl file-logger JSONL"),
     ],

@@ -135,11 +135,11 @@ def _load(args: argparse.Namespace) -> list[Run]:
             raise UsageError(f"--run {name}: {exc}") from exc
     for size in args.with_paper:
         runs.extend(paper_runs(size))
-    files: dict[str, str] = {}
-    for run in runs:  # each run writes curves/<name>.csv, so two names must not map to one file
-        other = files.setdefault(_safe(run.name), run.name)
-        if other != run.name:
-            raise UsageError(f"--run {run.name}: writes the same curves/{_safe(run.name)}.csv as run {other!r}")
+    files: dict[str, Run] = {}
+    for run in runs:  # each run writes curves/<name>.csv: no two runs (a paper run included) may share that file
+        other = files.setdefault(_safe(run.name), run)
+        if other is not run:
+            raise UsageError(f"--run {run.name}: writes the same curves/{_safe(run.name)}.csv as run {other.name!r}")
     by_name = {r.name: r for r in runs}
     for name, path in _pairs(args.eval, "--eval"):
         if name not in by_name:
