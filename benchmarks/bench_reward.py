@@ -22,9 +22,11 @@ a table; writes JSON to benchmarks/results/bench_reward_<time>.json.
 
 Rows groups/all and forms/all add up the /int and /latex runs. Reference run (2 cores, 8 threads):
 benchmarks/reference/bench_reward_cpu.json. Where the time goes: a response that no exact shortcut settles costs
-one math-verify parse and comparison in a grader, ~2 ms for an integer gold and ~9-13 ms for a LaTeX one (its
-ANTLR parse and sympy); verl's built-in pays that once per response, abc_verl once per distinct (gold, answer),
-about 0.5 times per response in the LaTeX groups. That sets the LaTeX ratio near 3x on 2 cores.
+one math-verify parse and comparison in a grader, ~2 ms for an integer gold and ~8-11 ms for a LaTeX one (its
+ANTLR parse, run SLL-first, and sympy); verl's built-in pays that once per response, abc_verl once per distinct
+(gold, answer), about 0.5 times per response in the LaTeX groups. One math-verify process needs 9.0 s to grade
+groups/latex's 875 distinct requests once each; spread over 2 cores (~1.45x one core here) that is ~6.2 s, and
+abc_verl takes ~6.9 s. The LaTeX ratio (2-3x on 2 cores) is math-verify's own cost per distinct answer.
 
 Only stdlib imports at module level: verl's spawn workers re-import this file as their main module.
 """

@@ -23,6 +23,7 @@ Then `abc_verl.grading_fast` scans it in-thread with plain string operations:
   - anything else goes to a pool of grader subprocesses (`abc_verl.grading_pool`) with a hard deadline. For
     one `\boxed{T}` the grader parses just `\boxed{T}`, for no answer an empty text: the same prediction as
     the whole response, without math-verify's regexes scanning the reasoning (`grading_fast.grader_text`).
+    Graders parse LaTeX with ANTLR's SLL prediction first: LL's parse trees, ~20% faster (`grading_sll`).
 The shortcuts provably return math-verify's own verdict and extracted answer (see `grading_fast`), and tests
 check them against plain math-verify. Before a grader is asked, a single boxed answer longer than
 MAX_ANSWER_CHARS or nested deeper than MAX_ANSWER_DEPTH braces scores 0 without grading (no realistic answer
