@@ -30,15 +30,26 @@ def test_cli_default_recipe_passes_and_prints_the_training_steps():
         [sys.executable, "-m", "abc_verl.cli", "check"], capture_output=True, text=True, timeout=600
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    for name in ("compose", "keys", "validate", "plugin", "plugin (ray)", "reward", "train"):
+    for name in ("compose", "keys", "validate", "plugin", "plugin (ray)", "trainer", "reward", "train"):
         assert f"PASS {name:<12}" in result.stdout
+    for name in ("rollout", "cuda", "ray cpus"):  # only a GPU node can tell
+        assert f"SKIP {name:<12}" in result.stdout
     assert "SKIP data" in result.stdout or "PASS data" in result.stdout
     assert "qwen3_1.7b_abc.yaml" in result.stdout
     assert result.stdout.count("grad_norm") == 3 and "q4=" in result.stdout
 
 
 @pytest.mark.parametrize(
-    "recipe", ["qwen3_1.7b_grpo", "qwen3_1.7b_grpo_dualclip", "qwen3_4b_abc", "qwen3_4b_grpo", "qwen3_4b_grpo_dualclip"]
+    "recipe",
+    [
+        "qwen3_1.7b_grpo",
+        "qwen3_1.7b_grpo_dualclip",
+        "qwen3_4b_abc",
+        "qwen3_4b_grpo",
+        "qwen3_4b_grpo_dualclip",
+        "qwen3_1.7b_abc_smoke",
+        "qwen3_4b_abc_smoke",
+    ],
 )
 def test_every_other_recipe_passes(recipe):
     """The CLI test above covers qwen3_1.7b_abc; together every shipped recipe passes the check."""

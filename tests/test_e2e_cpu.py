@@ -1,7 +1,10 @@
 """verl's real trainer end to end on CPU (`python -m verl.trainer.main_ppo`, no GPU), through the README's launcher.
 
 `examples/tiny_cpu_abc.sh` builds a tiny Qwen3 and a maths set offline, trains 2 steps of ABC-GRPO with a
-checkpoint, then resumes for step 3 (recipe `recipes/tiny_cpu_abc.yaml`, rollout `abc_verl.cpu_rollout`).
+checkpoint, then resumes for step 3 (recipe `recipes/tiny_cpu_abc.yaml`, rollout `abc_verl.cpu_rollout`), on
+verl's default trainer: v1 in sync mode, with TransferQueue's controller and storage actors, as every paper
+recipe. The legacy trainer (`trainer.use_v1=false`, deprecated by verl but shipped in 0.9.1) has a test of its
+own at the end.
 The assertions read verl's file logger (one JSONL per launch), the rollouts verl dumps
 (`trainer.rollout_data_dir`), the checkpoint folder, and the launcher's output. About 2-4 minutes on 2 cores.
 The first tests check the rollout server alone and the recipe, in seconds.
@@ -120,10 +123,15 @@ def _training_steps(run: dict) -> dict[int, dict]:
     return {step: data for log in run["logs"].values() for step, data in log.items() if "actor/pg_loss" in data}
 
 
+def test_both_launches_ran_verls_default_v1_trainer(run):
+    # TaskRunnerV1 is the v1 trainer's Ray actor: it imports transfer_queue and starts its actors first thing
+    assert run["output"].count("(TaskRunnerV1 pid=") > 10 and "(TaskRunner pid=" not in run["output"]
+    assert "Legacy trainer" not in run["output"]
+
+
 def test_first_launch_trains_two_steps_and_the_resumed_one_continues_at_step_3(run):
     assert sorted(s for s, d in run["logs"]["steps_1_2"].items() if "actor/pg_loss" in d) == [1, 2]
     assert sorted(s for s, d in run["logs"]["step_3"].items() if "actor/pg_loss" in d) == [3]
-    assert "Setting global step to 2" in run["output"]  # verl's message when it loads a checkpoint
 
 
 def test_checkpoint_of_step_2_exists_and_was_resumed_from(run):
@@ -132,7 +140,8 @@ def test_checkpoint_of_step_2_exists_and_was_resumed_from(run):
     for part in ("model", "optim", "extra_state"):
         assert (actor / f"{part}_world_size_1_rank_0.pt").is_file(), part
     assert (actor / "huggingface" / "config.json").is_file()
-    assert f"Load from checkpoint folder: {root / 'global_step_2'}" in run["output"]
+    # the v1 trainer's message when it loads a checkpoint
+    assert f"Resuming from {root / 'global_step_2'}, setting global step to 2" in run["output"]
     assert (root / "latest_checkpointed_iteration.txt").read_text().strip() == "3"  # the resumed run saved too
 
 
@@ -148,19 +157,29 @@ def test_abc_loss_and_its_quadrant_metrics_at_every_step(run):
     assert any(data["actor/pg_clipfrac"] > 0 for data in steps.values()), "the ABC loss never clipped"
 
 
+def test_rollout_is_weights_reach_the_abc_loss(run):
+    """The recipe sets algorithm.rollout_correction.rollout_is=token: verl computes truncated IS weights in the
+    trainer and hands them to the loss, which logs their mean only when it receives them (not None)."""
+    for step, data in _training_steps(run).items():
+        seen = data["actor/abc/rollout_is_weight_mean"]
+        # the HF rollout samples with the trainer's own weights, so the weights are 1 up to float error
+        assert seen == pytest.approx(data["rollout_corr/rollout_is_mean"], abs=1e-4), step
+        assert seen == pytest.approx(1.0, abs=1e-3), step
+
+
 def test_rewards_come_from_abc_verls_reward_function(run):
     from abc_verl.rewards import compute_score
 
     for step, data in _training_steps(run).items():
         rows = [json.loads(line) for line in (run["work"] / "rollouts" / f"{step}.jsonl").read_text().splitlines()]
-        assert len(rows) == 16  # 4 prompts x 4 responses
-        assert all({"acc", "pred", "error"} <= row.keys() for row in rows)  # the keys compute_score returns
+        assert len(rows) == 16  # 4 prompts x 4 responses (the v1 trainer dumps no reward extra info)
         for row in rows:
             again = compute_score("dapo_math_17k", row["output"], row["gts"], {})
-            assert row["score"] == again["score"] == float(row["acc"]), row
+            assert row["score"] == again["score"] == float(again["acc"]), row
         assert data["critic/score/mean"] == pytest.approx(sum(r["score"] for r in rows) / len(rows)), step
     assert any(d["critic/advantages/max"] > 0 for d in _training_steps(run).values()), "no reward spread"
     validation = run["logs"]["steps_1_2"][2]
+    # "acc" is a key only abc_verl's compute_score returns (verl's own scorers return a bare score)
     assert any(k.startswith("val-core/dapo_math_17k/acc/") for k in validation), sorted(validation)
 
 
@@ -170,3 +189,22 @@ def test_rollout_gets_the_trainers_weights_after_every_step(run):
         assert data["training/rollout_probs_diff_max"] < 1e-4, (step, data["training/rollout_probs_diff_max"])
     for step in (0, 1, 2, 3):
         assert f"hf rollout: replica 0 loaded 25 tensors for step {step}" in run["output"], step
+
+
+def test_legacy_trainer_still_runs_the_abc_loss(run, tmp_path):
+    """verl 0.9.1 still ships the legacy trainer (`trainer.use_v1=false`, `main_ppo_v0.py`), whose warning says
+    it will be removed; one step of it, with the tiny model and data the launcher built."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    log = tmp_path / "legacy.jsonl"
+    env.update(ABC_VERL_TINY=str(run["work"]), VERL_PLATFORM="cpu", VERL_FILE_LOGGER_PATH=str(log))
+    cmd = [sys.executable, "-m", "verl.trainer.main_ppo", "--config-path", str(ROOT / "recipes")]
+    cmd += ["--config-name", "tiny_cpu_abc", "trainer.use_v1=false", "trainer.total_training_steps=1"]
+    cmd += ["trainer.save_freq=-1", "trainer.test_freq=-1", f"trainer.default_local_dir={tmp_path / 'ckpt'}"]
+    cmd += [f"hydra.run.dir={tmp_path / 'hydra'}"]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=400, cwd=tmp_path)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-6000:]
+    assert "Legacy trainer `main_ppo_v0.py` is deprecated" in output
+    data = _read_log(log)[1]
+    assert sum(data[q] for q in QUADRANTS) == pytest.approx(data["actor/pg_clipfrac"], abs=1e-6)
+    assert data["actor/abc/rollout_is_weight_mean"] == pytest.approx(1.0, abs=1e-3)

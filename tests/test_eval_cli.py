@@ -9,6 +9,7 @@ calls or to simulate Ctrl-C; the real functions run.
 """
 
 import json
+import os
 import shutil
 import textwrap
 from pathlib import Path
@@ -302,7 +303,8 @@ class LLM:
     def generate(self, prompts, params, use_tqdm=True):
         device = os.environ.get("CUDA_VISIBLE_DEVICES", "")
         with open(os.environ["FAKE_VLLM_LOG"], "a") as fh:
-            fh.write(json.dumps({"llm": self.kw, "params": [p.kw for p in params], "device": device}) + "\\n")
+            call = {"llm": self.kw, "params": [p.kw for p in params], "device": device, "pid": os.getpid()}
+            fh.write(json.dumps(call) + "\\n")
         outs = []
         for prompt, p in zip(prompts, params):
             # completions in reverse index order: the caller must restore sample order
@@ -324,13 +326,21 @@ def fake_vllm(tmp_path, monkeypatch):
     return log
 
 
-def test_vllm_backend_one_gpu_through_cli(fake_vllm, tiny_model_dir, tmp_path):
+def test_vllm_backend_one_gpu_through_cli(fake_vllm, tiny_model_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
     out = tmp_path / "out"
     argv = [str(tiny_model_dir), "--out", str(out), "--benchmarks", "amc23", "--n", "4", "--limit", "2"]
     assert cli.main([*argv, "--backend", "vllm", "--gpus", "1", "--workers", "1"]) == 0
     calls = [json.loads(line) for line in fake_vllm.read_text().splitlines()]
     assert len(calls) == 1  # all prompts x n in one call
-    assert calls[0]["llm"] == {"model": str(tiny_model_dir), "seed": 42, "enable_prefix_caching": True}
+    assert calls[0]["llm"] == {
+        "model": str(tiny_model_dir),
+        "seed": 42,
+        "enable_prefix_caching": True,
+        "gpu_memory_utilization": 0.9,  # vLLM's own default
+        "max_model_len": None,  # the model's own
+    }
+    assert calls[0]["pid"] != os.getpid() and calls[0]["device"] == "0"  # a process of its own
     params = calls[0]["params"][0]
     assert {k: params[k] for k in ("n", "temperature", "top_p", "top_k", "max_tokens", "seed")} == {
         "n": 4,
@@ -360,3 +370,33 @@ def test_vllm_backend_data_parallel(fake_vllm, tiny_model_dir, monkeypatch):
     calls = sorted((json.loads(line) for line in fake_vllm.read_text().splitlines()), key=lambda c: c["device"])
     assert [c["device"] for c in calls] == ["3", "5"]
     assert calls[0]["params"][-1]["temperature"] == 0.0 and "top_p" not in calls[0]["params"][-1]
+
+
+def test_vllm_backend_one_fresh_process_per_checkpoint(fake_vllm, tiny_model_dir, tmp_path, monkeypatch):
+    """On one GPU, each checkpoint generates in a process of its own, so its vLLM memory goes back when that
+    process exits; the engine knobs reach every `LLM`."""
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
+    run = tmp_path / "run"
+    for step in (1, 2):  # a verl run folder whose checkpoints carry Hugging Face weights
+        shutil.copytree(tiny_model_dir, run / f"global_step_{step}" / "actor" / "huggingface")
+    argv = [str(run), "--out", str(tmp_path / "out"), "--benchmarks", "amc23", "--n", "2", "--limit", "1"]
+    argv += ["--backend", "vllm", "--workers", "1", "--gpu-memory-utilization", "0.5", "--max-model-len", "8192"]
+    assert cli.main(argv) == 0
+    calls = [json.loads(line) for line in fake_vllm.read_text().splitlines()]
+    assert [Path(c["llm"]["model"]).parts[-3] for c in calls] == ["global_step_1", "global_step_2"]
+    pids = [c["pid"] for c in calls]
+    assert len(set(pids)) == 2 and os.getpid() not in pids
+    assert all((c["llm"]["gpu_memory_utilization"], c["llm"]["max_model_len"]) == (0.5, 8192) for c in calls)
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--gpu-memory-utilization", "1.5"], "--gpu-memory-utilization must be in (0, 1]"),
+        (["--max-model-len", "4096"], "--max-model-len 4096 leaves no room"),
+    ],
+)
+def test_engine_knobs_bad_values(tiny_model_dir, tmp_path, capsys, monkeypatch, flags, message):
+    forbid(monkeypatch)
+    assert cli.main([str(tiny_model_dir), "--out", str(tmp_path / "o"), *flags]) == 2
+    assert message in capsys.readouterr().err

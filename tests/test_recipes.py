@@ -13,6 +13,7 @@ from abc_verl.check_config import compose_recipe, find_recipe, recipes_dir, unkn
 MODELS = ("qwen3_1.7b", "qwen3_4b")
 ARMS = ("abc", "grpo", "grpo_dualclip")
 RECIPES = [f"{m}_{a}" for m in MODELS for a in ARMS]
+SMOKE = [f"{m}_abc_smoke" for m in MODELS]
 LOSS_KEYS = ("actor_rollout_ref.actor.policy_loss", "actor_rollout_ref.actor.clip_ratio")
 
 
@@ -33,14 +34,14 @@ def flat(config) -> dict[str, object]:
 
 @pytest.fixture(scope="module")
 def composed() -> dict[str, object]:
-    return {name: compose_recipe(find_recipe(name), []) for name in RECIPES}
+    return {name: compose_recipe(find_recipe(name), []) for name in RECIPES + SMOKE}
 
 
 def test_every_recipe_is_shipped_and_named():
-    assert {p.stem for p in recipes_dir().glob("qwen3_*_*.yaml")} == set(RECIPES)
+    assert {p.stem for p in recipes_dir().glob("qwen3_*_*.yaml")} == set(RECIPES + SMOKE)
 
 
-@pytest.mark.parametrize("name", RECIPES)
+@pytest.mark.parametrize("name", RECIPES + SMOKE)
 def test_recipe_passes_verls_validation_with_no_unknown_key(composed, name):
     assert unknown_keys(composed[name]) == []
     check_validate(composed[name])
@@ -109,3 +110,46 @@ def test_main_ppo_with_a_recipe_rejects_a_bad_width_before_ray_starts():
     assert result.returncode != 0
     assert "actor_rollout_ref.actor.policy_loss.eps_pos_low=2.0" in result.stderr + result.stdout
     assert "ray init kwargs" not in result.stdout
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_smoke_recipe_is_the_abc_recipe_on_one_gpu_at_small_sizes(composed, model):
+    smoke, full = flat(composed[f"{model}_abc_smoke"]), flat(composed[f"{model}_abc"])
+    differing = {k for k in smoke.keys() | full.keys() if smoke.get(k) != full.get(k)}
+    allowed = ("data.train_batch_size", "data.max_response_length", "trainer.", "actor_rollout_ref.actor.ppo_")
+    allowed += ("actor_rollout_ref.rollout.log_prob_", "actor_rollout_ref.rollout.gpu_memory_utilization")
+    allowed += ("actor_rollout_ref.actor.fsdp_config.param_offload", "actor_rollout_ref.actor.fsdp_config.optimizer_")
+    assert all(k.startswith(allowed) for k in differing), sorted(differing)
+    assert (smoke["trainer.n_gpus_per_node"], smoke["trainer.nnodes"], smoke["trainer.total_training_steps"]) == (
+        1,
+        1,
+        4,
+    )
+    # the loss, the reward, the estimator and the group size are the paper run's
+    for key in (
+        "actor_rollout_ref.actor.policy_loss.loss_mode",
+        "algorithm.adv_estimator",
+        "actor_rollout_ref.rollout.n",
+    ):
+        assert smoke[key] == full[key]
+    assert smoke["data.train_batch_size"] // smoke["actor_rollout_ref.actor.ppo_mini_batch_size"] == 4
+
+
+def test_memory_knobs_keep_logits_within_an_80_gb_gpu(composed):
+    """bf16 logits are tokens x 151,936 x 2 B; no per-GPU token budget may make them exceed 10 GB."""
+    for name, config in composed.items():
+        actor, rollout = config.actor_rollout_ref.actor, config.actor_rollout_ref.rollout
+        for key, tokens in (
+            ("ppo_max_token_len_per_gpu", actor.ppo_max_token_len_per_gpu),
+            ("log_prob_max_token_len_per_gpu", rollout.log_prob_max_token_len_per_gpu),
+        ):
+            assert tokens * 151_936 * 2 <= 10.0e9, (name, key, tokens)
+        assert actor.entropy_from_logits_with_chunking, name  # else the entropy adds 2 more logits-sized tensors
+
+
+def test_attention_falls_back_to_sdpa_where_flash_attn_does_not_import(composed):
+    from abc_verl.attention import FLASH, SDPA, flash_attn_error
+
+    c = OmegaConf.to_container(composed["qwen3_1.7b_abc"], resolve=True)
+    expected = FLASH if flash_attn_error() is None else SDPA
+    assert c["actor_rollout_ref"]["model"]["override_config"]["attn_implementation"] == expected

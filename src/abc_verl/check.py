@@ -9,6 +9,10 @@ then checks, printing one PASS / FAIL / SKIP line each and exiting 1 on any FAIL
   keys        every key is one verl (or the policy-loss class named by `_target_`) knows: catches typos
   validate    verl's own driver-side config validation (builds the actor config: bad widths fail here)
   plugin      the loss mode and advantage estimator are registered, here and inside a real local Ray worker
+  trainer, rollout, attention, cuda, ray cpus
+              what the launch will use (abc_verl.check_launch): the trainer class verl picks, the rollout
+              backend at verl's pinned version, flash-attn or sdpa, torch's CUDA build on this driver, and
+              enough Ray CPUs for the trainer's own actors (SKIP where only a GPU node can tell)
   data        train / val parquet files, when present: schema, rows, a prompt through the chat template
   reward      the reward function loads as verl loads it and scores gold answers 1.0, a wrong one 0.0
   train       3 optimizer steps of the recipe's loss through verl's FSDP2 engine on a tiny random Qwen3 (CPU)
@@ -22,23 +26,17 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
+from abc_verl import check_launch
 from abc_verl.check_config import compose_recipe, find_recipe, unknown_keys
+from abc_verl.check_errors import CheckFailed, Skip
 
 DEFAULT_RECIPE = "qwen3_1.7b_abc"
 LOSS_KEY = "actor_rollout_ref.actor.policy_loss.loss_mode"
 ADV_KEY = "algorithm.adv_estimator"
 REWARD_KEY = "reward.custom_reward_function"
-
-
-class CheckFailed(Exception):
-    """A check found a problem; the message names the key or file at fault."""
-
-
-class Skip(Exception):
-    """A check that cannot run here (for example data files not prepared yet); says why."""
 
 
 def check_validate(config: Any) -> str:
@@ -162,14 +160,18 @@ CHECKS: list[tuple[str, Callable[[Any], str]]] = [
     ("validate", check_validate),
     ("plugin", check_plugin),
     ("plugin (ray)", check_ray_worker),
+    *check_launch.CHECKS,
     ("data", check_data),
     ("reward", check_reward),
     ("train", check_train),
 ]
 
 
-def run_checks(recipe: str, overrides: list[str], out: Callable[[str], None] = print) -> bool:
-    """Run every check in order, printing a line each; return True when none failed."""
+def run_checks(
+    recipe: str, overrides: list[str], out: Callable[[str], None] = print, only: Collection[str] | None = None
+) -> bool:
+    """Run every check in order (compose, keys, then those named in `only`, default all), printing a line
+    each; return True when none failed."""
     start = time.time()
     ok = True
 
@@ -191,6 +193,8 @@ def run_checks(recipe: str, overrides: list[str], out: Callable[[str], None] = p
         return False
 
     for name, check in CHECKS:
+        if only is not None and name not in only:
+            continue
         chatter = io.StringIO()  # verl prints a lot while building things; shown only when a check fails
         try:
             with contextlib.redirect_stdout(chatter):

@@ -43,6 +43,9 @@ def compose_recipe(path: Path, overrides: list[str]) -> Any:
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
+    from abc_verl.attention import register_resolver
+
+    register_resolver()  # as the plugin does in every verl process
     with initialize_config_dir(config_dir=str(path.parent), version_base=None):
         config = compose(config_name=path.stem, overrides=list(overrides))
     OmegaConf.to_container(config, resolve=True)

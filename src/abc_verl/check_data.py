@@ -8,7 +8,7 @@ instead of in the first minutes on the cluster.
 from pathlib import Path
 from typing import Any
 
-from abc_verl.check import CheckFailed, Skip
+from abc_verl.check_errors import CheckFailed, Skip
 
 REQUIRED = ("data_source", "reward_model")
 SAMPLE = 256  # prompts measured per file when the tokenizer is available

@@ -23,6 +23,7 @@ from verl.utils import as_torch_index
 # Only verl-free modules of ours are imported here: verl imports this module while `import verl` is still
 # running, maybe because another abc_verl module (config, say) is itself importing verl half-way through.
 from abc_verl.advantage import grpo_paper_advantage
+from abc_verl.attention import register_resolver
 from abc_verl.objective import ABCBounds, abc_loss, check_eps
 
 LOSS_MODE = "abc"
@@ -66,6 +67,8 @@ def compute_policy_loss_abc(
     loss_mat, stats = abc_loss(log_prob, old_log_prob, advantages, response_mask, bounds_from_config(config))
     if rollout_is_weights is not None:
         loss_mat = loss_mat * rollout_is_weights
+        mask = response_mask.bool()  # logged only when verl passes weights: proof they reach the loss
+        stats["rollout_is_weight_mean"] = rollout_is_weights[mask].sum() / mask.sum().clamp_min(1)
     global_batch_info = config.get("global_batch_info", None) or {}
     pg_loss = agg_loss(loss_mat=loss_mat, loss_mask=response_mask, loss_agg_mode=loss_agg_mode, **global_batch_info)
 
@@ -103,6 +106,7 @@ def _register(registry: dict[str, Any], register: Any, name: str, fn: Any) -> No
         logger.warning("abc_verl: %r is already registered by %s; not replacing it", name, owner.__module__)
 
 
+register_resolver()  # ${abc_verl.attn_implementation:} in the recipes, resolved by verl's driver and TaskRunner
 _register(POLICY_LOSS_REGISTRY, register_policy_loss, LOSS_MODE, compute_policy_loss_abc)
 _register(ADV_ESTIMATOR_REGISTRY, register_adv_est, ADV_ESTIMATOR, compute_grpo_paper_advantage)
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from abc_verl.data import eval_prompt
 from abc_verl.evaluation import results as res
 from abc_verl.evaluation.checkpoints import Checkpoint, discover, ensure_hf
-from abc_verl.evaluation.generate import SamplingConfig, generate, pick_backend
+from abc_verl.evaluation.generate import EngineConfig, SamplingConfig, generate, pick_backend
 from abc_verl.evaluation.grade import grade
 from abc_verl.evaluation.metrics import check_ks, default_ks, summarize
 from abc_verl.evaluation.problems import PAPER_BENCHMARKS, Benchmark, load_benchmark
@@ -43,21 +43,28 @@ def main(argv: list[str]) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    d = SamplingConfig()
+    d, e = SamplingConfig(), EngineConfig()
     p = argparse.ArgumentParser(prog="abc-verl eval", description=__doc__.split("\n\n")[0])
     p.add_argument("paths", nargs="+", help="model folders, verl run folders or global_step_N folders")
     p.add_argument("--out", required=True, type=Path, help="output folder (re-use it to resume)")
     p.add_argument("--benchmarks", default=",".join(PAPER_BENCHMARKS), help="comma list of names or jsonl/parquet")
     p.add_argument("--n", type=int, default=d.n, help="samples per problem")
-    p.add_argument("--temperature", type=float, default=d.temperature)
-    p.add_argument("--top-p", type=float, default=d.top_p)
-    p.add_argument("--top-k", type=int, default=d.top_k)
-    p.add_argument("--max-new-tokens", type=int, default=d.max_new_tokens)
-    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--temperature", type=float, default=d.temperature, help=f"sampling temperature ({d.temperature})")
+    p.add_argument("--top-p", type=float, default=d.top_p, help=f"nucleus sampling mass, in (0, 1] ({d.top_p})")
+    p.add_argument("--top-k", type=int, default=d.top_k, help=f"top-k sampling, 0 for none ({d.top_k})")
+    p.add_argument("--max-new-tokens", type=int, default=d.max_new_tokens, help=f"response cap ({d.max_new_tokens})")
+    p.add_argument("--seed", type=int, default=d.seed, help=f"random seed, set for each prompt ({d.seed})")
     p.add_argument("--k", type=int, nargs="+", help="k values (default 1, 2, 4, ... up to n)")
     p.add_argument("--greedy", action="store_true", help="also greedy accuracy (temperature 0, n = 1)")
     p.add_argument("--backend", choices=("auto", "vllm", "hf"), default="auto", help="auto: vLLM if GPU, else hf")
     p.add_argument("--gpus", type=int, help="vLLM data-parallel replicas (default: every visible GPU)")
+    p.add_argument(
+        "--gpu-memory-utilization",
+        type=float,
+        default=e.gpu_memory_utilization,
+        help=f"share of each GPU vLLM may take ({e.gpu_memory_utilization}); lower it on a shared GPU",
+    )
+    p.add_argument("--max-model-len", type=int, help="vLLM context length (default: the model's own)")
     p.add_argument("--workers", type=int, default=min(8, os.cpu_count() or 1), help="grading processes")
     p.add_argument("--steps", help="comma list of training steps to evaluate (default: all)")
     p.add_argument("--limit", type=int, help="first N problems of each benchmark only (smoke tests)")
@@ -96,6 +103,10 @@ def _sampling(args: argparse.Namespace) -> SamplingConfig:
         raise ValueError("need --temperature >= 0, 0 < --top-p <= 1 and --top-k >= 0 (0: no top-k)")
     if args.workers < 1 or (args.limit is not None and args.limit < 1):
         raise ValueError("--workers and --limit must be at least 1")
+    if not 0 < args.gpu_memory_utilization <= 1:
+        raise ValueError(f"--gpu-memory-utilization must be in (0, 1], got {args.gpu_memory_utilization}")
+    if args.max_model_len is not None and args.max_model_len <= args.max_new_tokens:
+        raise ValueError(f"--max-model-len {args.max_model_len} leaves no room for a prompt and --max-new-tokens")
     return SamplingConfig(args.n, args.temperature, args.top_p, args.top_k, args.max_new_tokens, args.seed)
 
 
@@ -153,7 +164,8 @@ def _run_checkpoint(ckpt: Checkpoint, todo: list[_Pair], args: argparse.Namespac
     need = [p for p in todo if responses[id(p)] is None]
     if need:
         hf_dir = ensure_hf(ckpt, merged_root)
-        for pair, out in zip(need, _generate(hf_dir, need, backend, args.gpus), strict=True):
+        engine = EngineConfig(args.gpu_memory_utilization, args.max_model_len)
+        for pair, out in zip(need, _generate(hf_dir, need, backend, args.gpus, engine), strict=True):
             res.atomic_write_json(pair.dir / res.GENERATIONS, {"fingerprint": pair.fingerprint, "responses": out})
             responses[id(pair)] = out
     items, spans = [], []
@@ -170,8 +182,10 @@ def _run_checkpoint(ckpt: Checkpoint, todo: list[_Pair], args: argparse.Namespac
         shutil.rmtree(merged_root / ckpt.name, ignore_errors=True)
 
 
-def _generate(hf_dir: Path, pairs: list[_Pair], backend: str, gpus: int | None) -> list[list[list[str]]]:
-    """All pairs' prompts in one batched call; returns responses per pair, per problem."""
+def _generate(
+    hf_dir: Path, pairs: list[_Pair], backend: str, gpus: int | None, engine: EngineConfig
+) -> list[list[list[str]]]:
+    """All pairs' prompts in one batched call (fresh vLLM processes for this checkpoint); per pair, per problem."""
     from transformers import AutoTokenizer
 
     from abc_verl.evaluation.problems import render_prompt
@@ -182,7 +196,7 @@ def _generate(hf_dir: Path, pairs: list[_Pair], backend: str, gpus: int | None) 
         prompts += [render_prompt(tok, prob.question) for prob in p.bench.problems]
         params += [p.cfg] * len(p.bench.problems)
         counts.append(len(p.bench.problems))
-    flat = generate(hf_dir, prompts, params, backend, gpus)
+    flat = generate(hf_dir, prompts, params, backend, gpus, engine)
     out, start = [], 0
     for c in counts:
         out.append(flat[start : start + c])

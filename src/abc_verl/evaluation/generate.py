@@ -6,9 +6,11 @@ Both backends seed every prompt on its own (vLLM: SamplingParams.seed, child i o
 torch.manual_seed before each prompt), so a prompt's samples do not depend on what else is in the batch, on
 resuming, or on how prompts are spread over GPUs. Responses come back per prompt in sample order.
 
-vLLM (imported only here, only when used): all prompts x n in one `LLM.generate` call with prefix caching;
-with several visible GPUs, one process per GPU (CUDA_VISIBLE_DEVICES set before vLLM is imported), prompt i
-going to GPU i mod G. This path runs only on users' GPU machines; tests replace the `vllm` module alone.
+vLLM (imported only in its worker processes): one fresh process per GPU for every call, so every checkpoint
+gets its own engines and their GPU memory goes back when they exit (vLLM does not reliably free it when a
+second `LLM` is built in one process); CUDA_VISIBLE_DEVICES is set before vLLM is imported there, and prompt i
+goes to GPU i mod G. Each process sends all its prompts x n in one `LLM.generate` call with prefix caching.
+This path runs only on users' GPU machines; tests replace the `vllm` module alone.
 """
 
 import json
@@ -19,6 +21,14 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 STOP_STRINGS = ("<|im_end|>", "<|endoftext|>")
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """vLLM engine knobs (not part of a result's fingerprint: they change memory use, not the samples)."""
+
+    gpu_memory_utilization: float = 0.9  # vLLM's default share of each GPU
+    max_model_len: int | None = None  # None: the model's own context length
 
 
 @dataclass(frozen=True)
@@ -54,7 +64,12 @@ def pick_backend(backend: str) -> str:
 
 
 def generate(
-    model_dir: Path, prompts: list[str], params: list[SamplingConfig], backend: str, num_gpus: int | None = None
+    model_dir: Path,
+    prompts: list[str],
+    params: list[SamplingConfig],
+    backend: str,
+    num_gpus: int | None = None,
+    engine: EngineConfig = EngineConfig(),
 ) -> list[list[str]]:
     """For each prompt, `params[i].n` response texts in sample order."""
     if len(prompts) != len(params):
@@ -70,9 +85,8 @@ def generate(
         import torch
 
         num_gpus = max(1, torch.cuda.device_count())
-    if num_gpus == 1 or len(prompts) == 1:
-        return _vllm_generate(str(model_dir), prompts, [asdict(p) for p in params], stop_ids)
-    return _vllm_data_parallel(str(model_dir), prompts, params, stop_ids, num_gpus)
+    num_gpus = min(num_gpus, len(prompts))  # a GPU without prompts would load the model for nothing
+    return _vllm_processes(str(model_dir), prompts, params, stop_ids, num_gpus, asdict(engine))
 
 
 def stop_token_ids(model_dir: Path) -> list[int]:
@@ -111,10 +125,12 @@ def _hf_generate(model_dir: Path, prompts: list[str], params: list[SamplingConfi
     return results
 
 
-def _vllm_generate(model_dir: str, prompts: list[str], params: list[dict], stop_ids: list[int]) -> list[list[str]]:
+def _vllm_generate(
+    model_dir: str, prompts: list[str], params: list[dict], stop_ids: list[int], engine: dict
+) -> list[list[str]]:
     from vllm import LLM, SamplingParams
 
-    llm = LLM(model=model_dir, seed=params[0]["seed"], enable_prefix_caching=True)
+    llm = LLM(model=model_dir, seed=params[0]["seed"], enable_prefix_caching=True, **engine)
     sampling = []
     for p in params:
         common = dict(n=p["n"], max_tokens=p["max_new_tokens"], seed=p["seed"])
@@ -127,7 +143,7 @@ def _vllm_generate(model_dir: str, prompts: list[str], params: list[dict], stop_
     return [[c.text for c in sorted(out.outputs, key=lambda c: c.index)] for out in outputs]
 
 
-def _vllm_data_parallel(model_dir: str, prompts, params, stop_ids, num_gpus: int) -> list[list[str]]:
+def _vllm_processes(model_dir: str, prompts, params, stop_ids, num_gpus: int, engine: dict) -> list[list[str]]:
     import multiprocessing as mp
 
     devices = _visible_devices()
@@ -139,7 +155,8 @@ def _vllm_data_parallel(model_dir: str, prompts, params, stop_ids, num_gpus: int
         for rank in range(num_gpus):
             shard = [(prompts[i], asdict(params[i])) for i in range(rank, len(prompts), num_gpus)]
             out_file = os.path.join(tmp, f"rank{rank}.json")
-            procs.append(ctx.Process(target=_vllm_worker, args=(devices[rank], model_dir, shard, stop_ids, out_file)))
+            args = (devices[rank], model_dir, shard, stop_ids, engine, out_file)
+            procs.append(ctx.Process(target=_vllm_worker, args=args))
         try:
             for proc in procs:
                 proc.start()
@@ -161,11 +178,11 @@ def _vllm_data_parallel(model_dir: str, prompts, params, stop_ids, num_gpus: int
         return results
 
 
-def _vllm_worker(device: str, model_dir: str, shard: list, stop_ids: list[int], out_file: str) -> None:
+def _vllm_worker(device: str, model_dir: str, shard: list, stop_ids: list[int], engine: dict, out_file: str) -> None:
     os.environ["CUDA_VISIBLE_DEVICES"] = device  # before vLLM (and CUDA) is imported in this process
     prompts = [s[0] for s in shard]
     params = [s[1] for s in shard]
-    Path(out_file).write_text(json.dumps(_vllm_generate(model_dir, prompts, params, stop_ids) if shard else []))
+    Path(out_file).write_text(json.dumps(_vllm_generate(model_dir, prompts, params, stop_ids, engine)))
 
 
 def _visible_devices() -> list[str]:

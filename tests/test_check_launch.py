@@ -1,0 +1,135 @@
+"""`abc-verl check`'s launch checks: what `main_ppo` will import and ask of the machine, with seeded faults.
+
+Runs the real checks on composed recipes. Mocks, only for what this machine lacks or must not lose:
+`transfer_queue` is hidden through `sys.modules` (it is installed here), and a fake `vllm` distribution
+(a package folder and its dist-info, on sys.path) stands in for vLLM, which needs a GPU.
+"""
+
+import sys
+
+import pytest
+
+from abc_verl import check_launch
+from abc_verl.check import run_checks
+
+LAUNCH = [name for name, _ in check_launch.CHECKS]
+
+
+def check(recipe: str, *overrides: str) -> tuple[bool, dict[str, tuple[str, str]]]:
+    lines: list[str] = []
+    ok = run_checks(recipe, list(overrides), out=lines.append, only=LAUNCH)
+    results = {}
+    for line in lines:
+        status, _, rest = line.partition(" ")
+        if status in ("PASS", "FAIL", "SKIP"):
+            results[rest.strip()[:12].strip()] = (status, rest.strip()[12:].strip())
+    return ok, results
+
+
+def test_tiny_cpu_recipe_passes_every_launch_check_it_can_and_skips_the_gpu_ones():
+    ok, results = check("tiny_cpu_abc")
+    assert ok, results
+    assert results["trainer"][0] == "PASS" and "PPOTrainerSync" in results["trainer"][1]
+    assert "TransferQueue 0.1.11" in results["trainer"][1]
+    assert results["rollout"] == ("PASS", "actor_rollout_ref.rollout.name='hf': abc_verl.cpu_rollout.HFReplica")
+    assert results["attention"][0] == "PASS" and "'sdpa'" in results["attention"][1]
+    # 1 CPU slot x 1 + TransferQueue's controller + 2 storage units = 4 <= 16
+    assert results["ray cpus"] == (
+        "PASS",
+        "4 logical CPUs needed (1 for 1 GPU slot(s) x 1 + 1 TransferQueue controller + 2 storage units), "
+        "ray_kwargs.ray_init.num_cpus=16",
+    )
+    assert results["cuda"][0] == "SKIP" and "no GPU here" in results["cuda"][1]
+
+
+def test_paper_recipe_on_a_machine_without_gpu_skips_what_only_the_cluster_can_tell():
+    ok, results = check("qwen3_1.7b_abc")
+    assert ok, results
+    assert results["trainer"][0] == "PASS"
+    assert results["rollout"][0] == "SKIP" and "vllm==0.24.0" in results["rollout"][1]
+    # 8 GPUs x 3 CPUs (verl's placement bundles) + 1 controller + 8 storage units
+    assert results["ray cpus"][0] == "SKIP" and "must offer 33 logical CPUs" in results["ray cpus"][1]
+
+
+def test_missing_transfer_queue_fails_naming_the_package(monkeypatch):
+    monkeypatch.setitem(sys.modules, "transfer_queue", None)  # makes `import transfer_queue` fail
+    ok, results = check("tiny_cpu_abc")
+    assert not ok and results["trainer"][0] == "FAIL"
+    assert "transfer_queue" in results["trainer"][1] and "TransferQueue==0.1.11" in results["trainer"][1]
+
+
+def test_legacy_trainer_does_not_need_transfer_queue(monkeypatch):
+    monkeypatch.setitem(sys.modules, "transfer_queue", None)
+    ok, results = check("tiny_cpu_abc", "trainer.use_v1=false")
+    assert ok and "legacy trainer" in results["trainer"][1]
+    assert "storage units" not in results["ray cpus"][1]
+
+
+def test_unknown_trainer_mode_fails_naming_the_key():
+    ok, results = check("tiny_cpu_abc", "trainer.v1.trainer_mode=asyncc")
+    assert not ok and results["trainer"][0] == "FAIL"
+    assert "trainer.v1.trainer_mode='asyncc'" in results["trainer"][1] and "sync" in results["trainer"][1]
+
+
+@pytest.fixture
+def fake_vllm_dist(tmp_path, monkeypatch):
+    """An installed-looking vllm of another version than verl pins."""
+    (tmp_path / "vllm").mkdir()
+    (tmp_path / "vllm" / "__init__.py").write_text('__version__ = "0.23.0"\n')
+    info = tmp_path / "vllm-0.23.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: vllm\nVersion: 0.23.0\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return tmp_path
+
+
+def test_vllm_at_another_version_fails_naming_the_pin(fake_vllm_dist):
+    ok, results = check("qwen3_1.7b_abc")
+    assert not ok and results["rollout"][0] == "FAIL"
+    assert "vllm 0.23.0 installed, verl pins vllm==0.24.0" in results["rollout"][1]
+    assert "pip install 'abc-verl[gpu]'" in results["rollout"][1]
+
+
+def test_vllm_pin_is_read_from_verls_own_metadata():
+    assert check_launch.pinned_version("vllm") == "0.24.0"
+    assert check_launch.pinned_version("sglang") == "0.5.12"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        # 1 + 1 + 2 = 4 needed: with 3 the storage units wait for a CPU forever (measured: the run stalls)
+        (["ray_kwargs.ray_init.num_cpus=3"], "ray_kwargs.ray_init.num_cpus=3 < 4 needed"),
+        # verl's default of 8 storage units: 1 + 1 + 8 = 10
+        (["transfer_queue.backend.SimpleStorage.num_data_storage_units=8", "ray_kwargs.ray_init.num_cpus=8"], "< 10"),
+    ],
+)
+def test_too_few_ray_cpus_fail_naming_the_key(overrides, named):
+    ok, results = check("tiny_cpu_abc", *overrides)
+    assert not ok and results["ray cpus"][0] == "FAIL"
+    assert named in results["ray cpus"][1] and "num_data_storage_units" in results["ray cpus"][1]
+
+
+def test_flash_attention_asked_for_without_flash_attn_is_named():
+    ok, results = check(
+        "qwen3_1.7b_abc", "actor_rollout_ref.model.override_config.attn_implementation=flash_attention_2"
+    )
+    status, detail = results["attention"]
+    assert status == "SKIP" and "no GPU here" in detail and "attn_implementation=sdpa" in detail
+
+
+@pytest.mark.parametrize(
+    ("torch_cuda", "driver", "problem"),
+    [
+        ("13.0", (13, 0), None),
+        ("13.0", (13, 2), None),  # a newer driver runs older CUDA builds
+        ("12.8", (13, 0), None),
+        ("13.0", (12, 8), "update the driver to R580 or newer"),
+        ("12.4", (11, 8), "update the driver to R525 or newer"),
+        ("13.0", None, "no NVIDIA driver (libcuda.so.1) loads"),
+        (None, (13, 0), "torch is a CPU build"),
+    ],
+)
+def test_cuda_build_against_driver(torch_cuda, driver, problem):
+    found = check_launch.cuda_mismatch(torch_cuda, driver)
+    assert (found is None) if problem is None else (problem in found), found
