@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from abc_verl.evaluation.problems import load_benchmark
+from abc_verl.data.benchmarks import load_benchmark
 
 FILLER = "Let us reason step by step. We consider the constraints and simplify the expression carefully. "
 

@@ -10,7 +10,7 @@ reasoning text ending with the gold answer in many correct and incorrect forms.
   forms:  every form once per problem, no repeats (stresses the subprocess path);
 each split into /int (integer golds, like all of DAPO-Math-17k, AIME and AMC) and /latex (the rest).
 Each corpus is graded, same responses, same run, by
-  - `abc_verl.rewards.compute_score` (fresh caches and graders, started and ready);
+  - `abc_verl.rewards.reward.compute_score` (fresh caches and graders, started and ready);
   - verl's built-in `verl.utils.reward_score.math_verify.compute_score` (its 4 spawn workers restarted and
     warmed up with 32 trivial calls);
 both from a thread pool, as verl's reward workers call them. Both start every corpus from fresh processes:
@@ -170,7 +170,7 @@ def _paper_reference():
     from latex2sympy2_extended import NormalizationConfig
     from math_verify import LatexExtractionConfig, parse, verify
 
-    from abc_verl.grading import gold_for_parsing
+    from abc_verl.rewards.verdict import gold_for_parsing
 
     logging.getLogger("latex2sympy2_extended").setLevel(logging.ERROR)
     norm = NormalizationConfig(
@@ -205,7 +205,7 @@ def _fresh_verl(verl_score) -> float:
 
 
 def _grade_ours(items: list[dict], threads: int) -> tuple[list, list[float], float, dict]:
-    from abc_verl import rewards
+    from abc_verl.rewards import reward as rewards
 
     rewards.shutdown_graders()  # fresh caches: nothing learnt from an earlier corpus
     rewards.grader_pool().warm_up()
@@ -268,7 +268,7 @@ def _combined(results: list[dict]) -> list[dict]:
 
 
 def _hostile_latency(timeout_s: float) -> dict:
-    from abc_verl import rewards
+    from abc_verl.rewards import reward as rewards
 
     cases = [
         "x " * 500_000 + "$\\boxed{34}$",
@@ -335,10 +335,14 @@ def main() -> int:
 
     from verl.utils.reward_score.math_verify import compute_score as verl_score
 
-    from abc_verl import rewards
-    from abc_verl.data import BENCHMARKS, load_benchmark
+    from abc_verl.data.benchmarks import BENCHMARKS, load_benchmark
+    from abc_verl.rewards import reward as rewards
 
-    problems = [p for name in BENCHMARKS for p in load_benchmark(name)]
+    problems = [
+        {"id": p.id, "problem": p.question, "answer": p.answer}
+        for name in BENCHMARKS
+        for p in load_benchmark(name).problems
+    ]
     if args.quick:
         problems = random.Random(args.seed).sample(problems, 120)
     corpora = build_corpora(problems, args.seed)

@@ -1,7 +1,7 @@
 """The ABC maths on a GPU, without verl: bf16 against fp32 agreement, speed and peak memory at realistic sizes.
 
-    PYTHONPATH=src python benchmarks/gpu_loss_check.py                  # on a CUDA machine; CPU works, slowly
-    PYTHONPATH=src python benchmarks/gpu_loss_check.py --out DIR --sizes 64x4096 8x32768
+    PYTHONPATH=. python benchmarks/gpu_loss_check.py                  # on a CUDA machine; CPU works, slowly
+    PYTHONPATH=. python benchmarks/gpu_loss_check.py --out DIR --sizes 64x4096 8x32768
 
 verl cannot be imported on the GPU box, so the baseline is `vanilla_reference`: verl's vanilla loss (PPO
 clip with dual-clip c = 3, token-mean, its three metrics) restated in plain torch; tests/test_benchmarks.py

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Avg@64 / Pass@k of every checkpoint of the 4B ABC-GRPO and GRPO runs (and optionally the base model) on AIME24,
-# AIME25 and AMC23 with the paper's protocol (DESIGN.md §5: n = 64, temperature 0.6, top_p 0.95, top_k 20,
+# AIME25 and AMC23 with the paper's protocol (docs/design.md: n = 64, temperature 0.6, top_p 0.95, top_k 20,
 # 4096 new tokens, seed 42): the paper's Avg@64 / Pass@k table and curves, for your own runs.
 # Hardware: one node with 1-8 GPUs and vLLM (pip install 'abc-verl[gpu]'); one vLLM replica per visible GPU.
 # Wall time: roughly 5-15 min per checkpoint for a 4B model on one H100 (100 problems x 64 samples of up to

@@ -10,7 +10,7 @@
 set -xeuo pipefail
 
 RECIPE=${RECIPE:-tiny_cpu_abc}
-RECIPES=${RECIPES:-$(python3 -c 'from abc_verl.check_config import recipes_dir; print(recipes_dir())')}
+RECIPES=${RECIPES:-$(python3 -c 'from abc_verl.check.recipes import recipes_dir; print(recipes_dir())')}
 # the tiny model and data go here (rebuilt on every launch: a few seconds)
 export ABC_VERL_TINY=${ABC_VERL_TINY:-$HOME/abc_verl_tiny}
 export ABC_VERL_CKPT=${ABC_VERL_CKPT:-$ABC_VERL_TINY/checkpoints}
@@ -18,7 +18,7 @@ LOG_DIR=${LOG_DIR:-$ABC_VERL_TINY/logs}
 export VERL_PLATFORM=cpu
 export TOKENIZERS_PARALLELISM=false
 
-python3 -m abc_verl.tiny_run "$ABC_VERL_TINY"
+python3 -m abc_verl.cpu.tiny_run "$ABC_VERL_TINY"
 rm -rf "$ABC_VERL_CKPT/abc_verl/$RECIPE"
 mkdir -p "$LOG_DIR"
 

@@ -15,6 +15,6 @@ import pytest  # noqa: E402
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory):
     """A tiny random Qwen3 with its tokenizer, built offline once per test session."""
-    from abc_verl.tiny import build_tiny_qwen3
+    from abc_verl.cpu.tiny import build_tiny_qwen3
 
     return build_tiny_qwen3(tmp_path_factory.mktemp("tiny_qwen3"))

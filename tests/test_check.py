@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from abc_verl.check import run_checks
-from abc_verl.check_config import recipes_dir
+from abc_verl.check.recipes import recipes_dir
+from abc_verl.check.run import run_checks
 
 
 def check(recipe: str, *overrides: str) -> tuple[bool, dict[str, tuple[str, str]]]:
@@ -60,7 +60,7 @@ def test_every_other_recipe_passes(recipe):
 
 def test_data_files_are_checked_when_present(tmp_path, tiny_model_dir):
     """Eval sets from the packaged files and a training set from the small hub-schema fixture."""
-    from abc_verl.data import main as prepare_data
+    from abc_verl.data.prepare import main as prepare_data
 
     fixture = Path(__file__).parent / "fixtures" / "data" / "dapo_sample.jsonl"  # the hub dataset's schema
     assert prepare_data(["--out-dir", str(tmp_path), "--train-file", str(fixture)]) == 0
@@ -78,7 +78,7 @@ def test_data_files_are_checked_when_present(tmp_path, tiny_model_dir):
 
 
 def test_a_too_short_prompt_limit_is_caught_in_the_data(tmp_path, tiny_model_dir):
-    from abc_verl.data import main as prepare_data
+    from abc_verl.data.prepare import main as prepare_data
 
     assert prepare_data(["--out-dir", str(tmp_path), "--only", "eval", "--benchmarks", "aime24"]) == 0
     ok, results = check(

@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from abc_verl import check_launch
-from abc_verl.check import run_checks
+from abc_verl.check import launch as check_launch
+from abc_verl.check.run import run_checks
 
 LAUNCH = [name for name, _ in check_launch.CHECKS]
 
@@ -31,7 +31,7 @@ def test_tiny_cpu_recipe_passes_every_launch_check_it_can_and_skips_the_gpu_ones
     assert ok, results
     assert results["trainer"][0] == "PASS" and "PPOTrainerSync" in results["trainer"][1]
     assert "TransferQueue 0.1.11" in results["trainer"][1]
-    assert results["rollout"] == ("PASS", "actor_rollout_ref.rollout.name='hf': abc_verl.cpu_rollout.HFReplica")
+    assert results["rollout"] == ("PASS", "actor_rollout_ref.rollout.name='hf': abc_verl.cpu.rollout.HFReplica")
     assert results["attention"][0] == "PASS" and "'sdpa'" in results["attention"][1]
     # 1 CPU slot x 1 + TransferQueue's controller + 2 storage units = 4 <= 16
     assert results["ray cpus"] == (

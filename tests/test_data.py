@@ -10,7 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from abc_verl import data
+from abc_verl.data import benchmarks, prompts
+from abc_verl.data import prepare as data
 
 FIXTURES = Path(__file__).parent / "fixtures" / "data"
 INSTRUCTION_TRAIN = "Please reason step by step, and put your final answer within \\boxed{{}}."
@@ -28,10 +29,10 @@ def _summary_line(out: str, name: str) -> list[str]:
 
 
 def test_prompts_are_the_papers():
-    assert data.TRAIN_INSTRUCTION == INSTRUCTION_TRAIN
-    assert data.train_prompt("Find $x$.") == INSTRUCTION_TRAIN + "Find $x$."
-    assert data.eval_prompt("Find $x$.") == INSTRUCTION_EVAL + " Find $x$.\n"
-    assert data.eval_messages("Q") == [{"role": "user", "content": INSTRUCTION_EVAL + " Q\n"}]
+    assert prompts.TRAIN_INSTRUCTION == INSTRUCTION_TRAIN
+    assert prompts.train_prompt("Find $x$.") == INSTRUCTION_TRAIN + "Find $x$."
+    assert prompts.eval_prompt("Find $x$.") == INSTRUCTION_EVAL + " Find $x$.\n"
+    assert prompts.eval_messages("Q") == [{"role": "user", "content": INSTRUCTION_EVAL + " Q\n"}]
 
 
 @pytest.mark.parametrize("fixture", ["dapo_sample.jsonl", "dapo_sample.parquet"])
@@ -93,10 +94,10 @@ def test_hub_failure_is_a_clear_error(tmp_path, monkeypatch, capsys):
 
 def test_packaged_eval_sets_need_no_network(tmp_path, capsys):
     assert data.main(["--only", "eval", "--out-dir", str(tmp_path)]) == 0
-    counts = {name: len(_rows(tmp_path / f"{name}.parquet")) for name in data.BENCHMARKS}
+    counts = {name: len(_rows(tmp_path / f"{name}.parquet")) for name in benchmarks.BENCHMARKS}
     assert counts == {"aime24": 30, "aime25": 30, "amc23": 40, "hmmt202502": 30, "math500": 500}
-    sources = {_rows(tmp_path / f"{name}.parquet")[0]["data_source"] for name in data.BENCHMARKS}
-    assert sources == set(data.BENCHMARKS)
+    sources = {_rows(tmp_path / f"{name}.parquet")[0]["data_source"] for name in benchmarks.BENCHMARKS}
+    assert sources == set(benchmarks.BENCHMARKS)
     amc = _rows(tmp_path / "amc23.parquet")[0]
     assert amc["reward_model"] == {"style": "rule", "ground_truth": "27"}
     assert amc["prompt"][0]["content"].startswith(INSTRUCTION_EVAL + " Cities $A$ and $B$ are $45$ miles apart.")
@@ -168,14 +169,17 @@ def test_write_is_atomic(tmp_path):
 
 
 def test_load_benchmark():
-    aime25 = data.load_benchmark("aime25")
+    aime25 = benchmarks.load_benchmark("aime25").problems
     assert len(aime25) == 30
-    assert aime25[0] == {
-        "id": "0",
-        "problem": "Find the sum of all integer bases $b>9$ for which $17_b$ is a divisor of $97_b.$",
-        "answer": "70",
-    }
-    assert all(isinstance(v, str) for row in data.load_benchmark("amc23") for v in row.values())
-    assert data.load_benchmark("amc23")[0]["answer"] == "27"
+    assert aime25[0] == benchmarks.Problem(
+        id="0",
+        question="Find the sum of all integer bases $b>9$ for which $17_b$ is a divisor of $97_b.$",
+        answer="70",
+    )
+    amc = benchmarks.load_benchmark("amc23").problems
+    assert all(isinstance(v, str) for p in amc for v in (p.id, p.question, p.answer))
+    assert amc[0].answer == "27"
     with pytest.raises(data.DataError, match="choose from aime24, aime25, amc23, hmmt202502, math500"):
-        data.load_benchmark("gsm8k")
+        benchmarks.packaged_file("gsm8k")
+    with pytest.raises(data.DataError, match="'gsm8k': use one of aime24, aime25, amc23, hmmt202502, math500"):
+        benchmarks.load_benchmark("gsm8k")

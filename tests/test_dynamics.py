@@ -1,4 +1,4 @@
-"""`abc-verl plot` (abc_verl.dynamics, dynamics_logs, dynamics_plot): parsers, summary numbers, figure, CLI errors.
+"""`abc-verl plot` (abc_verl.dynamics.cli, dynamics_logs, dynamics_plot): parsers, summary numbers, figure, CLI errors.
 
 Run: pytest tests/test_dynamics.py    (about 10 s; fixtures described in tests/fixtures/dynamics/README.md)
 """
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from abc_verl.dynamics import main, paper_runs, summarize
-from abc_verl.dynamics_logs import LogError, Run, clip_share, load_run, read_eval_summaries, write_curves_csv
-from abc_verl.dynamics_plot import smooth_curve
+from abc_verl.dynamics.cli import main, paper_runs, summarize
+from abc_verl.dynamics.logs import LogError, Run, clip_share, load_run, read_eval_summaries, write_curves_csv
+from abc_verl.dynamics.plot import smooth_curve
 
 FIXTURES = Path(__file__).parent / "fixtures" / "dynamics"
 VERL_ABC = FIXTURES / "verl_abc.jsonl"

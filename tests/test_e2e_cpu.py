@@ -1,7 +1,7 @@
 """verl's real trainer end to end on CPU (`python -m verl.trainer.main_ppo`, no GPU), through the README's launcher.
 
 `examples/tiny_cpu_abc.sh` builds a tiny Qwen3 and a maths set offline, trains 2 steps of ABC-GRPO with a
-checkpoint, then resumes for step 3 (recipe `recipes/tiny_cpu_abc.yaml`, rollout `abc_verl.cpu_rollout`), on
+checkpoint, then resumes for step 3 (recipe `recipes/tiny_cpu_abc.yaml`, rollout `abc_verl.cpu.rollout`), on
 verl's default trainer: v1 in sync mode, with TransferQueue's controller and storage actors, as every paper
 recipe. The legacy trainer (`trainer.use_v1=false`, deprecated by verl but shipped in 0.9.1) has a test of its
 own at the end.
@@ -31,7 +31,7 @@ def _server(model_dir: Path, **rollout: object):
     from omegaconf import OmegaConf
     from verl.workers.config import RolloutConfig
 
-    from abc_verl.cpu_rollout import HFServer
+    from abc_verl.cpu.rollout import HFServer
 
     config = RolloutConfig(name="hf", prompt_length=32, response_length=8, **rollout)
     return HFServer(config=config, model_config=OmegaConf.create({"path": str(model_dir)}), replica_rank=0)
@@ -41,7 +41,7 @@ def test_hf_rollout_is_registered_in_verls_rollout_registries():
     from verl.workers.rollout.base import get_rollout_class
     from verl.workers.rollout.replica import get_rollout_replica_class
 
-    from abc_verl.cpu_rollout import HFReplica, HFServerAdapter
+    from abc_verl.cpu.rollout import HFReplica, HFServerAdapter
 
     assert get_rollout_replica_class("hf") is HFReplica
     assert get_rollout_class("hf", "async") is HFServerAdapter
@@ -78,8 +78,8 @@ def test_hf_server_loads_the_trainers_weights(tiny_model_dir):
 
 
 def test_recipe_composes_with_no_unknown_key_and_passes_verls_validation():
-    from abc_verl.check import check_validate
-    from abc_verl.check_config import compose_recipe, find_recipe, unknown_keys
+    from abc_verl.check.recipes import compose_recipe, find_recipe, unknown_keys
+    from abc_verl.check.run import check_validate
 
     config = compose_recipe(find_recipe("tiny_cpu_abc"), [])
     assert unknown_keys(config) == []
@@ -168,7 +168,7 @@ def test_rollout_is_weights_reach_the_abc_loss(run):
 
 
 def test_rewards_come_from_abc_verls_reward_function(run):
-    from abc_verl.rewards import compute_score
+    from abc_verl.rewards.reward import compute_score
 
     for step, data in _training_steps(run).items():
         rows = [json.loads(line) for line in (run["work"] / "rollouts" / f"{step}.jsonl").read_text().splitlines()]

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from abc_verl.data.benchmarks import load_benchmark
 from abc_verl.evaluation import cli
 from abc_verl.evaluation.generate import SamplingConfig, generate
-from abc_verl.evaluation.problems import load_benchmark
-from abc_verl.evaluation.results import atomic_write_jsonl
+from abc_verl.files import atomic_write_jsonl
 
 FIXTURE = Path(__file__).parent / "fixtures" / "eval" / "samples.jsonl"
 FAST = ["--n", "4", "--max-new-tokens", "8", "--limit", "2", "--workers", "1", "--backend", "hf"]

@@ -5,7 +5,7 @@ and micro-batch size 1 vs 2 gives the same update."""
 import pytest
 import torch
 
-from abc_verl import engine_check
+from abc_verl.check import engine as engine_check
 from abc_verl.config import ABCPolicyLossConfig
 
 

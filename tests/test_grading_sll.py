@@ -1,4 +1,4 @@
-"""SLL-first parsing (abc_verl.grading_sll) gives latex2sympy2's LL parse trees and errors, exactly.
+"""SLL-first parsing (abc_verl.rewards.sll) gives latex2sympy2's LL parse trees and errors, exactly.
 
 Run: pytest tests/test_grading_sll.py (about 15 s). The graders' verdicts are also checked end to end against
 plain (LL) math-verify in tests/test_rewards.py.
@@ -13,8 +13,8 @@ import sys
 import pytest
 from latex2sympy2_extended.latex2sympy2 import _Latex2Sympy
 
-from abc_verl.data import BENCHMARKS, load_benchmark
-from abc_verl.grading_sll import sll_first
+from abc_verl.data.benchmarks import BENCHMARKS, load_benchmark
+from abc_verl.rewards.sll import sll_first
 
 ATOMS = ["x", "y", "n", "2", "13", "0.5", "\\pi", "i", "e", "a_1", "x_{n}", "\\infty", "3\\sqrt{2}", "\\theta", "7!"]
 BINARY = ["+", "-", "\\cdot", "\\times", "/", "", "=", "\\le", "<", ",", "\\cup", "^"]
@@ -84,7 +84,7 @@ def _sll_alone_fails(text: str) -> bool:
     return False
 
 
-GOLDS = sorted({str(p["answer"]) for name in BENCHMARKS for p in load_benchmark(name)})
+GOLDS = sorted({p.answer for name in BENCHMARKS for p in load_benchmark(name).problems})
 
 
 @pytest.mark.parametrize("corpus", ["golds", "random"])
@@ -103,7 +103,8 @@ def test_sll_first_gives_the_ll_tree_or_the_ll_error(corpus):
 
 def test_graders_install_it_on_the_pinned_latex2sympy2():
     code = (
-        "from abc_verl import grading_sll; from latex2sympy2_extended.latex2sympy2 import _Latex2Sympy as L;"
+        "from abc_verl.rewards import sll as grading_sll;"
+        "from latex2sympy2_extended.latex2sympy2 import _Latex2Sympy as L;"
         "assert grading_sll.install() and grading_sll.install() and L.create_parser.sll_first;"
         "assert L.create_parser.__wrapped__.__name__ == 'create_parser'"
     )

@@ -1,5 +1,5 @@
 """The shipped recipes: each composes over verl's ppo_trainer and passes verl's validation with no unknown key;
-the arms of a model differ only in the loss; every knob of the paper (DESIGN.md §4) has its value."""
+the arms of a model differ only in the loss; every knob of the paper (docs/design.md) has its value."""
 
 import subprocess
 import sys
@@ -7,8 +7,8 @@ import sys
 import pytest
 from omegaconf import OmegaConf
 
-from abc_verl.check import check_validate
-from abc_verl.check_config import compose_recipe, find_recipe, recipes_dir, unknown_keys
+from abc_verl.check.recipes import compose_recipe, find_recipe, recipes_dir, unknown_keys
+from abc_verl.check.run import check_validate
 
 MODELS = ("qwen3_1.7b", "qwen3_4b")
 ARMS = ("abc", "grpo", "grpo_dualclip")

@@ -36,7 +36,7 @@ def test_verl_use_external_modules_registers_without_the_entry_point():
     assert result.returncode != 0 and "Unsupported loss mode: abc" in result.stderr
 
 
-@pytest.mark.parametrize("first", ["abc_verl.config", "abc_verl.plugin", "abc_verl.cpu_platform", "abc_verl.advantage"])
+@pytest.mark.parametrize("first", ["abc_verl.config", "abc_verl.plugin", "abc_verl.cpu.platform", "abc_verl.advantage"])
 def test_registration_survives_any_import_order(first):
     """verl loads the plugin in the middle of `import verl`, maybe while one of our modules is importing verl."""
     result = run_python(f"import {first}; " + PROBE, VERL_PLATFORM="cpu")

@@ -16,11 +16,11 @@ import pytest
 from latex2sympy2_extended import NormalizationConfig
 from math_verify import LatexExtractionConfig, parse, verify
 
-from abc_verl import rewards
-from abc_verl.grading import GOLD_UNPARSABLE, gold_for_parsing, gold_to_text
-from abc_verl.grading_fast import NONE, OTHER, SINGLE, Scan, grader_text, integer_verdict, scan_response
-from abc_verl.grading_pool import GraderPool
-from abc_verl.rewards import compute_score, grading_stats
+from abc_verl.rewards import reward as rewards
+from abc_verl.rewards.fast import NONE, OTHER, SINGLE, Scan, grader_text, integer_verdict, scan_response
+from abc_verl.rewards.pool import GraderPool
+from abc_verl.rewards.reward import compute_score, grading_stats
+from abc_verl.rewards.verdict import GOLD_UNPARSABLE, gold_for_parsing, gold_to_text
 
 # the in-process reference warns "equations=True ... is deprecated" on every parse; the paper config sets it
 logging.getLogger("latex2sympy2_extended").setLevel(logging.ERROR)
@@ -28,7 +28,7 @@ logging.getLogger("latex2sympy2_extended").setLevel(logging.ERROR)
 TIMEOUT_S = 3.0  # the bound the hostile-input tests configure
 MARGIN_S = 1.5  # scheduling slack on a shared 2-core machine
 
-# The paper's prediction config, restated independently of abc_verl.grading.
+# The paper's prediction config, restated independently of abc_verl.rewards.verdict.
 PAPER_PRED_CONFIG = [
     LatexExtractionConfig(
         normalization_config=NormalizationConfig(

@@ -1,0 +1,12 @@
+"""`abc-verl check` and `abc-verl info`: what must hold before a recipe is launched, tested on any machine.
+
+    run.py       the check's stages in order, one PASS / FAIL / SKIP line each; `main` of `abc-verl check`
+    recipes.py   recipe lookup, composition as `main_ppo` does it, the unknown-key check
+    launch.py    what the launch will use: trainer class, rollout backend, attention, CUDA build, Ray CPUs
+    data.py      the recipe's parquet files and gold answers
+    engine.py    real optimizer steps of a loss through verl's FSDP2 engine on CPU (a tiny random Qwen3)
+    errors.py    CheckFailed and Skip, raised by every stage
+    info.py      `abc-verl info`: is the plugin registered in verl?
+
+May import: verl, Hydra, Ray and every other part of abc_verl; nothing here is imported by the training path.
+"""

@@ -1,0 +1,244 @@
+"""`abc-verl check`: pre-flight check of a training recipe on a machine without GPU, in under two minutes.
+
+    abc-verl check                                         # the 1.7B ABC recipe
+    abc-verl check qwen3_4b_grpo trainer.nnodes=2          # any recipe (name or .yaml path), any Hydra overrides
+
+It composes the config exactly as `python -m verl.trainer.main_ppo --config-path ... --config-name ...` would,
+then checks, printing one PASS / FAIL / SKIP line each and exiting 1 on any FAIL (the message names the key):
+  compose     Hydra composition of the recipe and overrides over verl's ppo_trainer
+  keys        every key is one verl (or the policy-loss class named by `_target_`) knows: catches typos
+  validate    verl's own driver-side config validation (builds the actor config: bad widths fail here)
+  plugin      the loss mode and advantage estimator are registered, here and inside a real local Ray worker
+  trainer, rollout, attention, cuda, ray cpus
+              what the launch will use (abc_verl.check.launch): the trainer class verl picks, the rollout
+              backend at verl's pinned version, flash-attn or sdpa, torch's CUDA build on this driver, and
+              enough Ray CPUs for the trainer's own actors (SKIP where only a GPU node can tell)
+  data        train / val parquet files, when present: schema, rows, a prompt through the chat template
+  reward      the reward function loads as verl loads it and scores gold answers 1.0, a wrong one 0.0
+  train       3 optimizer steps of the recipe's loss through verl's FSDP2 engine on a tiny random Qwen3 (CPU)
+"""
+
+import argparse
+import contextlib
+import io
+import os
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Collection
+from typing import Any
+
+from abc_verl.check import launch as check_launch
+from abc_verl.check.errors import CheckFailed, Skip
+from abc_verl.check.recipes import compose_recipe, find_recipe, unknown_keys
+from abc_verl.names import CLIPFRAC, PG_CLIPFRAC, QUADRANTS
+
+DEFAULT_RECIPE = "qwen3_1.7b_abc"
+LOSS_KEY = "actor_rollout_ref.actor.policy_loss.loss_mode"
+ADV_KEY = "algorithm.adv_estimator"
+REWARD_KEY = "reward.custom_reward_function"
+
+
+def check_validate(config: Any) -> str:
+    from verl.trainer.ppo.utils import need_critic, need_reference_policy
+    from verl.utils.config import validate_config
+
+    validate_config(config, use_reference_policy=need_reference_policy(config), use_critic=need_critic(config))
+    return "verl's validate_config passed"
+
+
+def check_plugin(config: Any) -> str:
+    from verl.trainer.ppo.core_algos import get_adv_estimator_fn, get_policy_loss_fn
+
+    loss_mode = config.actor_rollout_ref.actor.policy_loss.loss_mode
+    adv = config.algorithm.adv_estimator
+    _registered(get_policy_loss_fn, loss_mode, LOSS_KEY)
+    if adv not in ("gae", "grpo"):  # verl special-cases these two; any other goes through the registry
+        _registered(get_adv_estimator_fn, adv, ADV_KEY)
+    return f"{LOSS_KEY}={loss_mode!r} and {ADV_KEY}={adv!r} registered in the driver"
+
+
+def _registered(getter: Callable, name: str, key: str) -> None:
+    try:
+        getter(name)
+    except ValueError as e:
+        raise CheckFailed(f"{key}={name!r}: {e}") from None
+
+
+def check_ray_worker(config: Any) -> str:
+    """Start a local Ray cluster with the runtime env main_ppo uses and look the names up in a worker."""
+    import ray
+    from omegaconf import OmegaConf
+    from verl.trainer.constants_ppo import get_ppo_ray_runtime_env
+
+    loss_mode = config.actor_rollout_ref.actor.policy_loss.loss_mode
+    adv = config.algorithm.adv_estimator
+
+    @ray.remote(num_cpus=0)
+    def lookup(loss_mode: str, adv: str) -> tuple[str, str]:
+        import verl  # noqa: F401  # a fresh process: only verl's plugin discovery registers abc_verl
+        from verl.trainer.ppo.core_algos import get_adv_estimator_fn, get_policy_loss_fn
+
+        loss = get_policy_loss_fn(loss_mode).__module__
+        est = "built-in" if adv in ("gae", "grpo") else get_adv_estimator_fn(adv).__module__
+        return loss, est
+
+    runtime_env = OmegaConf.to_container(OmegaConf.create(get_ppo_ray_runtime_env(config)))
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False, runtime_env=runtime_env)
+    try:
+        loss_module, adv_module = ray.get(lookup.remote(loss_mode, adv), timeout=120)
+    except ray.exceptions.RayTaskError as e:
+        raise CheckFailed(f"in a Ray worker, {LOSS_KEY}={loss_mode!r} / {ADV_KEY}={adv!r}: {e.cause}") from None
+    finally:
+        ray.shutdown()
+    return f"in a Ray worker: loss {loss_mode!r} from {loss_module}, estimator {adv!r} from {adv_module}"
+
+
+def check_data(config: Any) -> str:
+    from abc_verl.check.data import check_parquet_files
+
+    return check_parquet_files(config)
+
+
+def check_reward(config: Any) -> str:
+    from verl.trainer.ppo.reward import get_custom_reward_fn, resolve_reward_manager_cls
+
+    from abc_verl.check.data import gold_rows
+
+    try:
+        fn = get_custom_reward_fn(config)
+        manager = resolve_reward_manager_cls(config)
+    except Exception as e:  # verl raises ImportError, AttributeError, FileNotFoundError...
+        raise CheckFailed(f"{REWARD_KEY}: {type(e).__name__}: {e}") from None
+    if fn is None:
+        raise CheckFailed(f"{REWARD_KEY}.path is not set: verl would fall back to its built-in scorers")
+    rows, where = gold_rows(config, n=4)
+    for row in rows:
+        gold, source = row["answer"], row["data_source"]
+        right = _score(fn(data_source=source, solution_str=f"So it is $\\boxed{{{gold}}}$.", ground_truth=gold))
+        wrong = _score(fn(data_source=source, solution_str="So it is $\\boxed{-987654321}$.", ground_truth=gold))
+        if (right, wrong) != (1.0, 0.0):
+            raise CheckFailed(f"{REWARD_KEY}: gold {gold!r} scored {right} (want 1.0), a wrong one {wrong} (want 0.0)")
+    return f"{len(rows)} gold answers from {where} score 1.0, wrong ones 0.0 ({manager.__name__})"
+
+
+def _score(result: Any) -> float:
+    return float(result["score"] if isinstance(result, dict) else result)
+
+
+def check_train(config: Any) -> str:
+    from verl.utils.config import omega_conf_to_dataclass
+
+    from abc_verl.check import engine as engine_check
+    from abc_verl.cpu.tiny import build_tiny_qwen3
+
+    actor = omega_conf_to_dataclass(config.actor_rollout_ref.actor)  # the recipe's loss knobs, as workers see them
+    with_is = config.algorithm.rollout_correction.get("rollout_is") is not None
+    with tempfile.TemporaryDirectory(prefix="abc_verl_check_") as tmp:
+        engine = engine_check.build_engine(build_tiny_qwen3(tmp), micro_batch_size=2)
+        batch = engine_check.make_batch(engine, rollout_is_weights=with_is)
+        lines = []
+        for step in range(3):
+            result = engine_check.train_step(engine, batch, actor)
+            if not all(map(_finite, (result.loss, result.grad_norm))):
+                raise CheckFailed(f"step {step}: loss {result.loss}, grad norm {result.grad_norm} (not finite)")
+            quadrants = [result.metrics.get(CLIPFRAC[q]) for q in QUADRANTS]
+            clip = (
+                " ".join(f"q{i}={q:.3f}" for i, q in enumerate(quadrants, 1))
+                if None not in quadrants
+                else f"pg_clipfrac={result.metrics[PG_CLIPFRAC]:.3f}"
+            )
+            lines.append(f"step {step}: loss {result.loss:+.4f} grad_norm {result.grad_norm:.4f} {clip}")
+    return "FSDP2 engine, tiny Qwen3, CPU" + ("".join(f"\n        {line}" for line in lines))
+
+
+def _finite(x: float) -> bool:
+    return x == x and abs(x) != float("inf")
+
+
+CHECKS: list[tuple[str, Callable[[Any], str]]] = [
+    ("validate", check_validate),
+    ("plugin", check_plugin),
+    ("plugin (ray)", check_ray_worker),
+    *check_launch.CHECKS,
+    ("data", check_data),
+    ("reward", check_reward),
+    ("train", check_train),
+]
+
+
+def run_checks(
+    recipe: str, overrides: list[str], out: Callable[[str], None] = print, only: Collection[str] | None = None
+) -> bool:
+    """Run every check in order (compose, keys, then those named in `only`, default all), printing a line
+    each; return True when none failed."""
+    start = time.time()
+    ok = True
+
+    def report(status: str, name: str, detail: str) -> None:
+        out(f"{status:<4} {name:<12} {detail}")
+
+    stage = "compose"
+    try:
+        path = find_recipe(recipe)
+        config = compose_recipe(path, overrides)
+        report("PASS", stage, f"{path.name} + {len(overrides)} override(s)")
+        stage = "keys"
+        bad = unknown_keys(config)
+        if bad:
+            raise CheckFailed("; ".join(bad))
+        report("PASS", stage, "every key is known to verl")
+    except Exception as e:  # Hydra, OmegaConf and our own errors all end the check here
+        report("FAIL", stage, _message(e))
+        return False
+
+    for name, check in CHECKS:
+        if only is not None and name not in only:
+            continue
+        chatter = io.StringIO()  # verl prints a lot while building things; shown only when a check fails
+        try:
+            with contextlib.redirect_stdout(chatter):
+                detail = check(config)
+            report("PASS", name, detail)
+        except Skip as e:
+            report("SKIP", name, str(e))
+        except Exception as e:
+            report("FAIL", name, _message(e))
+            tail = chatter.getvalue().strip().splitlines()[-5:]
+            if tail:
+                out("        output before the failure:\n" + "\n".join(f"        | {line}" for line in tail))
+            ok = False
+            if name in ("validate", "plugin"):  # later checks would only repeat the same failure
+                break
+    out(f"{'all checks passed' if ok else 'FAILED'} in {time.time() - start:.0f} s")
+    return ok
+
+
+def _message(e: BaseException) -> str:
+    text = str(e).strip() or type(e).__name__
+    cause = e.__cause__ or e.__context__
+    if cause is not None and str(cause) and str(cause) not in text:
+        text += f" ({type(cause).__name__}: {cause})"
+    return " ".join(text.split())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="abc-verl check", description=__doc__.splitlines()[0])
+    parser.add_argument("recipe", nargs="?", default=DEFAULT_RECIPE, help=f"name or .yaml path ({DEFAULT_RECIPE})")
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides, as for verl.trainer.main_ppo")
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    if "=" in args.recipe:  # only overrides given: check the default recipe with them
+        args.overrides.insert(0, args.recipe)
+        args.recipe = DEFAULT_RECIPE
+    os.environ.setdefault("VERL_PLATFORM", "cpu")  # before verl is imported: the engine steps run on CPU
+    warnings.filterwarnings("ignore", message=".* engine is not available")  # megatron etc.: not used here
+    return 0 if run_checks(args.recipe, args.overrides) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,48 @@
+"""The `abc-verl` command: one subcommand per job, each implemented by the module named below.
+
+    abc-verl info                      # is the plugin active in verl? version, loss modes, estimators
+    abc-verl check [recipe] [k=v ...]  # pre-flight check of a recipe on CPU
+    abc-verl prepare-data ...          # training and eval parquet files for verl
+    abc-verl eval ...                  # Avg@k / Pass@k of checkpoints; `abc-verl eval score` re-grades samples
+    abc-verl plot ...                  # training-dynamics figure from verl / TRL logs
+
+Each module exposes `main(argv: list[str]) -> int`; it is imported only when its subcommand runs.
+"""
+
+import importlib
+import sys
+
+COMMANDS = {
+    "info": ("abc_verl.check.info", "is the plugin active? version, loss modes and estimators registered in verl"),
+    "check": ("abc_verl.check.run", "pre-flight check of a recipe on CPU, before any GPU is touched"),
+    "prepare-data": ("abc_verl.data.prepare", "write verl parquet files for training and evaluation"),
+    "eval": ("abc_verl.evaluation.cli", "Avg@k / Pass@k of a model or of every checkpoint of a run"),
+    "plot": ("abc_verl.dynamics.cli", "entropy and per-quadrant clipping over training, beside the paper's runs"),
+}
+
+
+def usage() -> str:
+    width = max(map(len, COMMANDS))
+    lines = [f"  {name:<{width}}  {help_}" for name, (_, help_) in COMMANDS.items()]
+    return "usage: abc-verl <command> [args...]\n\ncommands:\n" + "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help"):
+        print(usage(), end="")
+        return 0
+    if argv[0] in ("-V", "--version"):
+        from abc_verl import __version__
+
+        print(f"abc-verl {__version__}")
+        return 0
+    if argv[0] not in COMMANDS:
+        print(f"abc-verl: unknown command {argv[0]!r}\n\n{usage()}", end="", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[argv[0]][0])
+    return module.main(argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

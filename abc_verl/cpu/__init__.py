@@ -1,0 +1,10 @@
+"""verl on a machine without GPU: opt-in CPU platform, Hugging Face rollout, and the tiny model and run.
+
+    platform.py   the "cpu" platform for verl (only with VERL_PLATFORM=cpu; never auto-detected)
+    rollout.py    rollout "hf": transformers generation behind verl's rollout-server interface
+    tiny.py       a tiny random Qwen3 and its tokenizer, built offline
+    tiny_run.py   `python -m abc_verl.cpu.tiny_run DIR`: the tiny model fitted to write \\boxed{}, and its data
+    summary.py    `python -m abc_verl.cpu.summary DIR`: the closing lines of examples/tiny_cpu_abc.sh
+
+`abc_verl.plugin` imports platform and rollout when VERL_PLATFORM=cpu. May import verl, torch, transformers.
+"""

@@ -1,0 +1,147 @@
+r"""Write verl parquet files: the DAPO-Math-17k training set and five eval sets, with the paper's prompts.
+
+    abc-verl prepare-data                                   # hub training set + packaged eval sets -> ./data
+    abc-verl prepare-data --out-dir data --only eval        # eval sets only; needs no network
+    abc-verl prepare-data --train-file dapo.parquet         # training set from a local jsonl/parquet copy
+    abc-verl prepare-data --eval-file aime24=my_aime.jsonl  # one eval set from a local file
+
+Outputs in --out-dir: `train.parquet` (data_source "dapo_math_17k") and `<benchmark>.parquet` for aime24,
+aime25, amc23, hmmt202502 and math500 (data_source = the benchmark name). Each row is verl's schema:
+`data_source`, `prompt` ([{role, content}] chat messages; verl applies the model's chat template),
+`ability` "math", `reward_model` {style "rule", ground_truth str}, `extra_info` {split, index, id}.
+
+Prompts: `abc_verl.data.prompts` (the paper's training turn; `--train-prompt-role system` puts the instruction
+in a system turn instead). Rows: `abc_verl.data.rows`; eval sets: `abc_verl.data.benchmarks`.
+
+Input checks: a missing column fails with the column and the file named; rows without a problem or an
+answer are skipped, repeated problems are dropped (both counted in the summary); answers become strings
+(27.0 -> "27"). Files are written atomically (`abc_verl.files`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable
+from importlib import resources
+from pathlib import Path
+
+from abc_verl.data.benchmarks import BENCHMARKS, packaged_file
+from abc_verl.data.rows import DataError, Table, build_rows, read_records
+from abc_verl.files import atomic_open
+
+TRAIN_HUB_NAME, TRAIN_HUB_CONFIG, TRAIN_HUB_SPLIT = "open-r1/DAPO-Math-17k-Processed", "all", "train"
+TRAIN_DATA_SOURCE = "dapo_math_17k"
+_DAPO_ANSWER_FORMAT = 'Remember to put your answer on its own line after "Answer:"'
+
+
+def write_parquet(rows: list[dict], path: Path) -> None:
+    """Write verl rows to `path` atomically: a reader sees the old file or the whole new one."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pylist(rows)  # a bad row fails here, before anything is written
+    with atomic_open(path, "wb") as fh:
+        pq.write_table(table, fh)
+
+
+def _load_train(args: argparse.Namespace) -> tuple[Iterable[dict], list[str], str]:
+    if args.train_file:
+        records, columns = read_records(Path(args.train_file))
+        return records, columns, str(args.train_file)
+    from datasets import load_dataset
+
+    source = f"{args.train_dataset} (hub, config {args.train_config}, split {args.train_split})"
+    try:
+        dataset = load_dataset(args.train_dataset, args.train_config, split=args.train_split)
+    except Exception as exc:  # network, auth or name errors all end the same way
+        raise DataError(f"{source}: could not load ({type(exc).__name__}: {exc}); use --train-file PATH") from None
+    return dataset, list(dataset.column_names), source
+
+
+def _eval_files(specs: list[str], names: list[str]) -> dict[str, Path]:
+    files = {}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or not path:
+            raise DataError(f"--eval-file {spec!r}: expected NAME=PATH")
+        if name not in names:
+            raise DataError(f"--eval-file {spec!r}: {name!r} is not among --benchmarks ({', '.join(names)})")
+        files[name] = Path(path)
+    return files
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="abc-verl prepare-data", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out-dir", default="data", help="folder for the parquet files (default: data)")
+    parser.add_argument("--only", choices=("train", "eval"), help="write only the training or only the eval sets")
+    parser.add_argument("--train-dataset", default=TRAIN_HUB_NAME, help="Hugging Face hub dataset name")
+    parser.add_argument("--train-config", default=TRAIN_HUB_CONFIG, help="hub dataset config (default: all)")
+    parser.add_argument("--train-split", default=TRAIN_HUB_SPLIT, help="hub dataset split (default: train)")
+    parser.add_argument("--train-file", help="local .jsonl/.parquet in the hub dataset's schema, instead of the hub")
+    parser.add_argument(
+        "--train-prompt-role", choices=("user", "system"), default="user", help="where the instruction goes"
+    )
+    parser.add_argument("--benchmarks", default=",".join(BENCHMARKS), help="comma-separated eval sets to write")
+    parser.add_argument("--eval-file", action="append", default=[], metavar="NAME=PATH", help="local eval set file")
+    return parser
+
+
+def _prepare(args: argparse.Namespace, out_dir: Path) -> list[tuple[str, Table, Path]]:
+    names = [name.strip() for name in args.benchmarks.split(",") if name.strip()]
+    for name in names:
+        packaged_file(name)
+    local_evals = _eval_files(args.eval_file, names)
+    jobs = []
+    if args.only != "eval":
+        from tqdm import tqdm
+
+        records, columns, source = _load_train(args)
+        records = tqdm(records, desc="train", unit=" rows", file=sys.stderr, disable=None)
+        table = build_rows(
+            records, columns, source, kind="train", data_source=TRAIN_DATA_SOURCE, prompt_role=args.train_prompt_role
+        )
+        jobs.append(("train", table, out_dir / "train.parquet"))
+    if args.only != "train":
+        for name in names:
+            path = local_evals.get(name)
+            if path is None:
+                with resources.as_file(packaged_file(name)) as packaged:
+                    records, columns = read_records(Path(packaged))
+            else:
+                records, columns = read_records(path)
+            source = str(path) if path else f"packaged {name}.jsonl"
+            table = build_rows(records, columns, source, kind="eval", data_source=name)
+            jobs.append((name, table, out_dir / f"{name}.parquet"))
+    for name, table, _ in jobs:
+        if not table.rows:
+            raise DataError(f"{table.source}: no usable rows for {name} (read {table.read})")
+    return jobs
+
+
+def _summary(jobs: list[tuple[str, Table, Path]]) -> str:
+    head = f"{'set':<11} {'read':>6} {'no problem':>10} {'no answer':>9} {'duplicates':>10} {'written':>7}  file"
+    lines = [head]
+    for name, t, path in jobs:
+        lines.append(
+            f"{name:<11} {t.read:>6} {t.no_problem:>10} {t.no_answer:>9} {t.duplicates:>10} {len(t.rows):>7}  {path}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    """`abc-verl prepare-data`: returns 0 on success, 2 on bad input (message on stderr)."""
+    args = build_parser().parse_args(argv)
+    out_dir = Path(args.out_dir)
+    try:
+        jobs = _prepare(args, out_dir)
+    except DataError as exc:
+        print(f"abc-verl prepare-data: error: {exc}", file=sys.stderr)
+        return 2
+    for _, table, path in jobs:
+        write_parquet(table.rows, path)
+    print(_summary(jobs))
+    flagged = sum(_DAPO_ANSWER_FORMAT in p for name, t, _ in jobs if name == "train" for p in t.problems)
+    if flagged:
+        print(f"note: {flagged} training problems still carry DAPO's 'Answer:' instruction", file=sys.stderr)
+    return 0

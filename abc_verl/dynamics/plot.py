@@ -1,0 +1,172 @@
+"""The training-dynamics figure of `abc-verl plot` (see `abc_verl.dynamics.cli` for the command and its outputs).
+
+Layout as in the paper, 2 x 3 panels: (a) Avg@k and (b) Pass@k (largest k) per benchmark over step, (c) entropy
+(log scale), (d) mean reward, (e) total clip fraction over step, (f) each quadrant's share of clip events, a bar
+per run. Lines: a centred moving mean over `smooth` training steps (points with step in [s - smooth/2,
+s + smooth/2)), raw values faint. The paper's reference runs are dashed. Fixed size: 1500 x 900 px.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: no display on training nodes or in CI
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from abc_verl.dynamics.logs import Run, clip_share  # noqa: E402
+from abc_verl.files import atomic_write_bytes  # noqa: E402
+from abc_verl.names import QUADRANTS  # noqa: E402
+
+FIGSIZE, DPI = (15, 9), 100  # pixel size 1500 x 900, checked by the tests
+QUADRANT_LABELS = ("Q1\nA>0, r>1", "Q2\nA>0, r<1", "Q3\nA<0, r<1", "Q4\nA<0, r>1")
+MARKERS = "osD^v<>PX*"
+LINESTYLES = ("-", "--", ":", "-.")
+
+
+def smooth_curve(steps: list[int], values: list[float], window: int) -> np.ndarray:
+    """Centred moving mean over `window` training steps (not points: rewards may be logged every few steps)."""
+    x, y = np.asarray(steps, dtype=float), np.asarray(values, dtype=float)
+    if window <= 1 or len(y) < 2:
+        return y
+    csum = np.concatenate([[0.0], np.cumsum(y)])
+    lo = np.searchsorted(x, x - window / 2, side="left")
+    hi = np.searchsorted(x, x + window / 2, side="left")
+    hi = np.maximum(hi, np.arange(len(x)) + 1)  # a window always holds its own point
+    return (csum[hi] - csum[lo]) / (hi - lo)
+
+
+def _empty(ax: plt.Axes, text: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="0.4")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _line_style(run: Run) -> str:
+    return "--" if run.reference else "-"
+
+
+def _curve_panel(ax, runs, colors, key, smooth, scale=1.0, missing="") -> None:
+    drawn = False
+    for run in runs:
+        steps, values = run.points(key)
+        if not steps:
+            continue
+        y = np.asarray(values) * scale
+        ax.plot(steps, y, color=colors[run.name], alpha=0.18, linewidth=0.7)
+        ax.plot(steps, smooth_curve(steps, list(y), smooth), color=colors[run.name], linestyle=_line_style(run))
+        drawn = True
+    if not drawn:
+        _empty(ax, missing)
+    ax.set_xlabel("training step")
+    ax.grid(alpha=0.3)
+
+
+def _largest_k(run: Run, kind: str) -> str | None:
+    keys = {k for by_step in run.evals.values() for metrics in by_step.values() for k in metrics}
+    ks = {int(k.split("@")[1]) for k in keys if k.startswith(f"{kind}@")}
+    return f"{kind}@{max(ks)}" if ks else None
+
+
+def _eval_panel(ax, runs, colors, kind: str) -> None:
+    series = []  # (run, benchmark, key, steps, values)
+    for run in runs:
+        key = _largest_k(run, kind)
+        for bench, by_step in sorted(run.evals.items()):
+            points = sorted((s, m[key]) for s, m in by_step.items() if key in m)
+            if points:
+                series.append((run, bench, key, [s for s, _ in points], [v for _, v in points]))
+    if not series:
+        _empty(ax, f"no eval summaries with {kind}@k\n(--eval NAME=DIR from abc-verl eval)")
+        ax.set_xlabel("training step")
+        return
+    benches = sorted({b for _, b, *_ in series})
+    for run, bench, _, steps, values in series:
+        i = benches.index(bench)
+        ax.plot(
+            steps,
+            values,  # percent, as abc_verl.evaluation.metrics writes them
+            color=colors[run.name],
+            marker=MARKERS[i % len(MARKERS)],
+            linestyle=LINESTYLES[i % len(LINESTYLES)],
+            markersize=4,
+        )
+    ks = sorted({key for _, _, key, *_ in series})
+    for i, bench in enumerate(benches):
+        ax.plot(
+            [],
+            [],
+            color="0.3",
+            marker=MARKERS[i % len(MARKERS)],
+            linestyle=LINESTYLES[i % len(LINESTYLES)],
+            label=bench,
+        )
+    ax.legend(fontsize=8, loc="best")
+    ax.set_ylabel(f"{', '.join(ks)} (%)")
+    ax.set_xlabel("training step")
+    ax.grid(alpha=0.3)
+
+
+def _quadrant_panel(ax, runs, colors) -> None:
+    with_shares = [(run, share) for run in runs if (share := clip_share(run))]
+    without = [run.name for run in runs if not clip_share(run)]
+    if not with_shares:
+        _empty(ax, "no per-quadrant clipping metrics\n(actor/abc/clipfrac_q1..q4)")
+    width = 0.8 / max(len(with_shares), 1)
+    for i, (run, share) in enumerate(with_shares):
+        x = np.arange(4) + (i - (len(with_shares) - 1) / 2) * width
+        bars = ax.bar(
+            x,
+            [share[q] for q in QUADRANTS],
+            width,
+            color=colors[run.name],
+            hatch="//" if run.reference else None,
+            edgecolor="white",
+        )
+        ax.bar_label(bars, fmt="%.1f", fontsize=8)
+    ax.set_xticks(np.arange(4), QUADRANT_LABELS)
+    ax.set_ylabel("share of clip events (%)")
+    ax.margins(y=0.12)
+    if without:
+        note = f"no quadrant metrics:\n{', '.join(without)}"
+        ax.text(0.02, 0.97, note, transform=ax.transAxes, va="top", fontsize=8, color="0.4")
+    ax.grid(alpha=0.3, axis="y")
+
+
+def draw(runs: list[Run], path: Path, smooth: int) -> None:
+    """Write the figure as PNG (atomically) at `path`."""
+    cmap = plt.get_cmap("tab10")
+    colors = {run.name: cmap(i % 10) for i, run in enumerate(runs)}
+    fig, axes = plt.subplots(2, 3, figsize=FIGSIZE, dpi=DPI, layout="constrained")
+    (ax_avg, ax_pass, ax_ent), (ax_rew, ax_clip, ax_quad) = axes
+    _eval_panel(ax_avg, runs, colors, "avg")
+    _eval_panel(ax_pass, runs, colors, "pass")
+    _curve_panel(ax_ent, runs, colors, "entropy", smooth, missing="no entropy logged")
+    if any(run.points("entropy")[1] and min(run.points("entropy")[1]) > 0 for run in runs):
+        ax_ent.set_yscale("log")  # ABC and GRPO entropies differ by ~4-10x at the end; log keeps both readable
+    _curve_panel(ax_rew, runs, colors, "reward", smooth, missing="no reward logged")
+    _curve_panel(ax_clip, runs, colors, "clipfrac", smooth, scale=100.0, missing="no clip fraction logged")
+    _quadrant_panel(ax_quad, runs, colors)
+    labels = {
+        ax_avg: "(a) Avg@k",
+        ax_pass: "(b) Pass@k",
+        ax_ent: "(c) entropy",
+        ax_rew: "(d) mean reward",
+        ax_clip: "(e) clipped tokens (%)",
+        ax_quad: "(f) clip events per quadrant",
+    }
+    for ax, label in labels.items():
+        ax.set_title(label, loc="left", fontweight="bold")
+    handles = [plt.Line2D([], [], color=colors[r.name], linestyle=_line_style(r), label=r.name) for r in runs]
+    fig.legend(handles=handles, loc="outside upper center", ncol=min(len(runs), 6), frameon=False)
+    fig.supxlabel(
+        f"lines: centred moving mean over {smooth} training steps; faint: raw values", fontsize=8, color="0.4"
+    )
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI)
+    plt.close(fig)
+    atomic_write_bytes(path, buffer.getvalue())

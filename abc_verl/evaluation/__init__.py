@@ -1,0 +1,16 @@
+"""`abc-verl eval`: Avg@k / Pass@k of models and verl checkpoints on the paper's benchmarks (docs/design.md,
+"Evaluation protocol").
+
+    abc-verl eval MODEL_OR_RUN_DIR [...] --out DIR      # generate, grade, table and plots
+    abc-verl eval score --samples FILE.jsonl --out DIR  # re-grade saved responses, no model
+
+    cli.py          the command: what to evaluate, what is finished, one checkpoint at a time
+    checkpoints.py  model folders and verl run folders; FSDP shards merged with verl's model merger
+    generate.py     vLLM on GPU (fresh processes per checkpoint), transformers on CPU
+    grade.py        the training reward's verdict, in worker processes
+    metrics.py      Avg@k, Pass@k as the paper reports them, and the unbiased pass@k (pure maths)
+    results.py      result files and resume; report.py: table and plots; score.py: `eval score`
+
+May import: `abc_verl.data` (benchmarks, prompts), `abc_verl.rewards`, `abc_verl.files`; verl only through
+its model merger, run as a subprocess; vLLM only inside its worker processes.
+"""

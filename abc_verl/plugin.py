@@ -1,0 +1,113 @@
+"""Registers ABC-GRPO with verl: policy loss "abc" and advantage estimator "grpo_paper".
+
+verl imports this module in every process it starts (driver, TaskRunner, every worker) through the
+"verl.plugins" entry point, or through VERL_USE_EXTERNAL_MODULES=abc_verl. Registration is idempotent
+and never replaces a loss or estimator that another module registered under the same name.
+Check that it is active with `abc-verl info`.
+"""
+
+import logging
+import os
+from typing import Any
+
+import torch
+from verl.trainer.ppo.core_algos import (
+    ADV_ESTIMATOR_REGISTRY,
+    POLICY_LOSS_REGISTRY,
+    agg_loss,
+    register_adv_est,
+    register_policy_loss,
+)
+from verl.utils import as_torch_index
+
+# Only verl-free modules of ours are imported here: verl imports this module while `import verl` is still
+# running, maybe because another abc_verl module (config, say) is itself importing verl half-way through.
+from abc_verl.advantage import grpo_paper_advantage
+from abc_verl.attention import register_resolver
+from abc_verl.names import ABC_METRIC_PREFIX, ADV_ESTIMATOR, LOSS_MODE, PG_CLIPFRAC, PPO_KL
+from abc_verl.objective import ABCBounds, abc_loss, check_eps
+
+logger = logging.getLogger(__name__)
+logger.setLevel(os.getenv("VERL_LOGGING_LEVEL", "INFO"))  # as verl does: the zero-spread count shows
+
+
+def bounds_from_config(config: Any) -> ABCBounds:
+    """The four widths: from an ABCPolicyLossConfig, else from the actor's clip_ratio_high / clip_ratio_low.
+
+    The fallback lets `policy_loss.loss_mode=abc` alone work, with verl's usual clip knobs (0.2 by default,
+    as in the paper) bounding both signs; the ABCPolicyLossConfig sets the four widths independently.
+    """
+    from abc_verl.config import ABCPolicyLossConfig  # loaded by now: verl has finished importing
+
+    policy_loss = config.get("policy_loss", None)
+    if isinstance(policy_loss, ABCPolicyLossConfig):
+        return policy_loss.bounds
+    clip = config.get("clip_ratio", 0.2)
+    high = config.get("clip_ratio_high", None)
+    low = config.get("clip_ratio_low", None)
+    high = check_eps("actor.clip_ratio_high", clip if high is None else high)
+    low = check_eps("actor.clip_ratio_low", clip if low is None else low)
+    return ABCBounds(eps_pos_high=high, eps_pos_low=low, eps_neg_high=high, eps_neg_low=low)
+
+
+def compute_policy_loss_abc(
+    old_log_prob: torch.Tensor,
+    log_prob: torch.Tensor,
+    advantages: torch.Tensor,
+    response_mask: torch.Tensor,
+    loss_agg_mode: str = "token-mean",
+    config: Any = None,
+    rollout_is_weights: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """verl policy loss "abc": the ABC per-token loss, times rollout IS weights, through verl's agg_loss."""
+    if config is None:
+        raise ValueError("loss mode 'abc' needs the actor config (verl passes it as `config`)")
+    loss_mat, stats = abc_loss(log_prob, old_log_prob, advantages, response_mask, bounds_from_config(config))
+    if rollout_is_weights is not None:
+        loss_mat = loss_mat * rollout_is_weights
+        mask = response_mask.bool()  # logged only when verl passes weights: proof they reach the loss
+        stats["rollout_is_weight_mean"] = rollout_is_weights[mask].sum() / mask.sum().clamp_min(1)
+    global_batch_info = config.get("global_batch_info", None) or {}
+    pg_loss = agg_loss(loss_mat=loss_mat, loss_mask=response_mask, loss_agg_mode=loss_agg_mode, **global_batch_info)
+
+    values = dict(zip(stats, torch.stack(list(stats.values())).tolist(), strict=True))  # one device sync
+    metrics = {PG_CLIPFRAC: values.pop("clipfrac"), PPO_KL: values.pop("ppo_kl")}
+    metrics.update({f"{ABC_METRIC_PREFIX}{name}": value for name, value in values.items()})
+    return pg_loss, metrics
+
+
+def compute_grpo_paper_advantage(
+    token_level_rewards: torch.Tensor,
+    response_mask: torch.Tensor,
+    index: Any,
+    **kwargs: Any,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """verl advantage estimator "grpo_paper": (advantages, returns), both (B, T), from outcome rewards by uid.
+
+    Logs how many groups had zero reward spread, since those contribute no gradient.
+    """
+    with torch.no_grad():
+        scores = token_level_rewards.sum(dim=-1)  # (B,) the outcome reward sits on one token per row
+        group = as_torch_index(index, device=scores.device)
+        adv, n_flat = grpo_paper_advantage(scores, group)
+        advantages = adv.unsqueeze(-1) * response_mask
+    logger.info("grpo_paper: %d of %d groups have zero reward spread (no gradient)", n_flat, int(group.max()) + 1)
+    return advantages, advantages
+
+
+def _register(registry: dict[str, Any], register: Any, name: str, fn: Any) -> None:
+    """Register `fn` under `name` unless the name is taken: by us (idempotent) or by another module (kept)."""
+    owner = registry.get(name)
+    if owner is None:
+        register(name)(fn)
+    elif owner.__module__ != fn.__module__:
+        logger.warning("abc_verl: %r is already registered by %s; not replacing it", name, owner.__module__)
+
+
+register_resolver()  # ${abc_verl.attn_implementation:} in the recipes, resolved by verl's driver and TaskRunner
+_register(POLICY_LOSS_REGISTRY, register_policy_loss, LOSS_MODE, compute_policy_loss_abc)
+_register(ADV_ESTIMATOR_REGISTRY, register_adv_est, ADV_ESTIMATOR, compute_grpo_paper_advantage)
+
+if os.getenv("VERL_PLATFORM", "").strip().lower() == "cpu":  # opt-in CPU platform (abc_verl.cpu.platform)
+    from abc_verl.cpu import platform as _cpu_platform  # noqa: F401
+    from abc_verl.cpu import rollout as _cpu_rollout  # noqa: F401  (rollout.name=hf, after the platform)

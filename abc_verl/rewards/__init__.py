@@ -1,0 +1,24 @@
+"""The math reward verl calls: `reward.custom_reward_function.path=pkg://abc_verl.rewards`, `name=compute_score`.
+
+    reward.py    compute_score: the entry point, its caches and time bounds (state in one RewardState object)
+    fast.py      the in-thread scan that settles common responses exactly, without math-verify
+    verdict.py   the exact verdict (math-verify with the paper's settings) and the grader subprocess's main
+    pool.py      the pool of time-bounded grader subprocesses
+    sll.py       ANTLR's SLL-first parsing inside graders (the same trees as LL, faster)
+
+May import: the standard library, math-verify and its LaTeX parser; nothing of verl or torch, so graders start
+fast and the reward runs in any process verl starts.
+"""
+
+from typing import Any
+
+__all__ = ["compute_score"]
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on first use: grader subprocesses import abc_verl.rewards.verdict alone, without the entry point.
+    if name == "compute_score":
+        from abc_verl.rewards.reward import compute_score
+
+        return compute_score
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
