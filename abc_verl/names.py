@@ -16,6 +16,10 @@ ABC_METRIC_PREFIX = "actor/abc/"
 CLIPFRAC = {q: f"{ABC_METRIC_PREFIX}clipfrac_{q}" for q in QUADRANTS}  # fraction of ALL valid tokens
 IS_WEIGHT_MEAN = f"{ABC_METRIC_PREFIX}rollout_is_weight_mean"  # only when verl passes rollout IS weights
 
+# where `abc-verl prepare-data` writes and the paper recipes read the parquet files
+DATA_DIR_ENV = "ABC_VERL_DATA"
+DEFAULT_DATA_DIR = "~/data/abc_verl"
+
 # environment variables of the reward (read per process, so verl's reward workers see the launcher's)
 REWARD_TIMEOUT_ENV = "ABC_VERL_REWARD_TIMEOUT_S"
 REWARD_WORKERS_ENV = "ABC_VERL_REWARD_WORKERS"

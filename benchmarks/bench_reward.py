@@ -43,6 +43,8 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from tqdm import tqdm
+
 RESULTS = Path(__file__).resolve().parent / "results"
 SENTENCES = [
     "Set $a = {n1}$ and $b = {n2}$; then $a + b = {n3}$ and $ab = {n4}$.",
@@ -142,7 +144,7 @@ def build_corpora(problems: list[dict], seed: int) -> dict[str, list[dict]]:
     return split
 
 
-def _run_threads(fn, items: list[dict], threads: int) -> tuple[list, list[float], float]:
+def _run_threads(fn, items: list[dict], threads: int, desc: str) -> tuple[list, list[float], float]:
     def timed(item):
         start = time.perf_counter()
         out = fn(item)
@@ -150,7 +152,7 @@ def _run_threads(fn, items: list[dict], threads: int) -> tuple[list, list[float]
 
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        pairs = list(pool.map(timed, items))
+        pairs = list(tqdm(pool.map(timed, items), total=len(items), desc=desc, unit=" resp", file=sys.stderr))
     return [p[0] for p in pairs], [p[1] for p in pairs], time.perf_counter() - start
 
 
@@ -204,25 +206,27 @@ def _fresh_verl(verl_score) -> float:
     return _warm_verl(verl_score)
 
 
-def _grade_ours(items: list[dict], threads: int) -> tuple[list, list[float], float, dict]:
+def _grade_ours(name: str, items: list[dict], threads: int) -> tuple[list, list[float], float, dict]:
     from abc_verl.rewards import reward as rewards
 
     rewards.shutdown_graders()  # fresh caches: nothing learnt from an earlier corpus
     rewards.grader_pool().warm_up()
     before = rewards.grading_stats()
     results, lat, wall = _run_threads(
-        lambda it: rewards.compute_score("bench", it["response"], it["gold"]), items, threads
+        lambda it: rewards.compute_score("bench", it["response"], it["gold"]), items, threads, f"{name}: abc_verl"
     )
     paths = {k: v - before.get(k, 0) for k, v in rewards.grading_stats().items() if v - before.get(k, 0)}
     return results, lat, wall, paths
 
 
 def _bench_corpus(name: str, items: list[dict], threads: int, verl_score, reference) -> dict:
-    ours, ours_lat, ours_wall, paths = _grade_ours(items, threads)
+    ours, ours_lat, ours_wall, paths = _grade_ours(name, items, threads)
     _fresh_verl(verl_score)
-    theirs, theirs_lat, theirs_wall = _run_threads(lambda it: verl_score(it["response"], it["gold"]), items, threads)
+    theirs, theirs_lat, theirs_wall = _run_threads(
+        lambda it: verl_score(it["response"], it["gold"]), items, threads, f"{name}: verl built-in"
+    )
     start = time.perf_counter()
-    truth = [reference(it) for it in items]
+    truth = [reference(it) for it in tqdm(items, desc=f"{name}: reference", unit=" resp", file=sys.stderr)]
     ref_wall = time.perf_counter() - start
     ours_acc, theirs_acc = [r["acc"] for r in ours], [s > 0.5 for s in theirs]
     differ = Counter(it["form"] for it, a, b in zip(items, ours_acc, theirs_acc, strict=True) if a != b)
@@ -289,7 +293,7 @@ def _hostile_latency(timeout_s: float) -> dict:
     def grade(item: dict) -> dict:
         return rewards.compute_score("hostile", item["response"], item["gold"], timeout_s=timeout_s)
 
-    results, lat, _ = _run_threads(grade, items, 4)
+    results, lat, _ = _run_threads(grade, items, 4, "hostile inputs")
     return {
         "timeout_s": timeout_s,
         "cases": len(cases),

@@ -5,7 +5,8 @@
 # checkpoint, then a second launch resumes from it for step 3. Hardware: 2 CPU cores, 4 GB of memory, no GPU.
 # Wall time: 4-5 minutes on 2 cores shared with other jobs, about 110 CPU-seconds in all (most of it starting
 # Ray and the six Python processes of each launch, each importing verl).
-# Metrics of each launch: $LOG_DIR/steps_1_2.jsonl and $LOG_DIR/step_3.jsonl (verl's file logger).
+# Metrics of each launch: $LOG_DIR/steps_1_2.jsonl and $LOG_DIR/step_3.jsonl (verl's file logger); Hydra's run
+# folders under $ABC_VERL_TINY/hydra, not the current folder. Ends with a summary: steps, metrics, paths, next steps.
 # Hydra overrides pass through to both launches:  examples/tiny_cpu_abc.sh actor_rollout_ref.rollout.n=8
 set -xeuo pipefail
 
@@ -17,6 +18,10 @@ export ABC_VERL_CKPT=${ABC_VERL_CKPT:-$ABC_VERL_TINY/checkpoints}
 LOG_DIR=${LOG_DIR:-$ABC_VERL_TINY/logs}
 export VERL_PLATFORM=cpu
 export TOKENIZERS_PARALLELISM=false
+# quieter, through the libraries' own knobs: TransferQueue's per-actor thread warnings, and verl's notes on the
+# optional engines (megatron, mindspeed, automodel) it cannot import here
+export TQ_LOGGING_LEVEL=${TQ_LOGGING_LEVEL:-ERROR}
+export PYTHONWARNINGS=${PYTHONWARNINGS:-ignore::UserWarning:verl.workers.engine}
 
 python3 -m abc_verl.cpu.tiny_run "$ABC_VERL_TINY"
 rm -rf "$ABC_VERL_CKPT/abc_verl/$RECIPE"
@@ -25,10 +30,13 @@ mkdir -p "$LOG_DIR"
 # steps 1-2, checkpoint at step 2 (the recipe's trainer.total_training_steps=2, trainer.save_freq=2)
 VERL_FILE_LOGGER_PATH="$LOG_DIR/steps_1_2.jsonl" python3 -m verl.trainer.main_ppo \
     --config-path "$RECIPES" --config-name "$RECIPE" \
+    hydra.run.dir="$ABC_VERL_TINY/hydra/steps_1_2" \
     "$@"
 
 # resume from the step-2 checkpoint (trainer.resume_mode=auto) and train step 3
 VERL_FILE_LOGGER_PATH="$LOG_DIR/step_3.jsonl" python3 -m verl.trainer.main_ppo \
     --config-path "$RECIPES" --config-name "$RECIPE" \
-    trainer.total_training_steps=3 \
+    trainer.total_training_steps=3 hydra.run.dir="$ABC_VERL_TINY/hydra/step_3" \
     "$@"
+
+python3 -m abc_verl.cpu.summary "$ABC_VERL_TINY" --logs "$LOG_DIR" --checkpoints "$ABC_VERL_CKPT/abc_verl/$RECIPE"

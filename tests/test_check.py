@@ -94,7 +94,14 @@ def test_a_too_short_prompt_limit_is_caught_in_the_data(tmp_path, tiny_model_dir
 @pytest.mark.parametrize(
     ("overrides", "stage", "named"),
     [
-        (["trainer.save_freqq=3"], "compose", "trainer.save_freqq"),
+        (["trainer.save_freqq=3"], "compose", "trainer.save_freqq: unknown key (did you mean trainer.save_freq?)"),
+        # the recipe sets the width already: Hydra refuses the `+`, the check says to drop it
+        (
+            ["+actor_rollout_ref.actor.policy_loss.eps_neg_high=0.3"],
+            "compose",
+            "actor_rollout_ref.actor.policy_loss.eps_neg_high is set by the recipe already: write "
+            "actor_rollout_ref.actor.policy_loss.eps_neg_high=0.3 (no leading '+')",
+        ),
         (["+trainer.save_freqq=3"], "keys", "trainer.save_freqq: unknown key (did you mean trainer.save_freq?)"),
         (
             ["actor_rollout_ref.actor.policy_loss.eps_neg_low=0"],
@@ -137,4 +144,34 @@ def test_typo_inside_a_recipe_file_is_caught(tmp_path):
 
 def test_unknown_recipe_lists_the_shipped_ones():
     ok, results = check("qwen3_8b_abc")
-    assert not ok and "qwen3_1.7b_abc" in results["compose"][1]
+    assert not ok and "qwen3_1.7b_abc" in results["compose"][1] and "tiny_cpu_abc" in results["compose"][1]
+    assert "paper_common" not in results["compose"][1]  # a base, not a recipe to launch
+
+
+def test_a_key_the_recipe_lacks_is_told_to_take_a_plus():
+    """The GRPO recipe turned into ABC on the command line: the widths are new keys there."""
+    target = "actor_rollout_ref.actor.policy_loss._target_=abc_verl.config.ABCPolicyLossConfig"
+    ok, results = check(
+        "qwen3_1.7b_grpo",
+        target,
+        "actor_rollout_ref.actor.policy_loss.loss_mode=abc",
+        "actor_rollout_ref.actor.policy_loss.eps_neg_high=0.3",
+    )
+    assert not ok and results["compose"] == (
+        "FAIL",
+        "actor_rollout_ref.actor.policy_loss.eps_neg_high is not set by this recipe: write "
+        "+actor_rollout_ref.actor.policy_loss.eps_neg_high=0.3 to add it",
+    )
+
+
+def test_missing_data_names_the_folder_prepare_data_writes_by_default(monkeypatch, tmp_path):
+    from abc_verl.data.prepare import build_parser
+
+    monkeypatch.setenv("ABC_VERL_DATA", str(tmp_path / "nowhere"))
+    ok, results = check("qwen3_1.7b_abc")
+    assert results["data"] == (
+        "SKIP",
+        f"no data files yet (e.g. {tmp_path}/nowhere/train.parquet): run `abc-verl prepare-data --out-dir "
+        f"{tmp_path}/nowhere`",
+    )
+    assert build_parser().parse_args([]).out_dir == tmp_path / "nowhere"  # the same folder without --out-dir

@@ -103,6 +103,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
         capture_output=True,
         text=True,
         timeout=540,
+        cwd=work,  # the launcher must write nothing into the folder it is started from
     )
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-6000:]
@@ -208,3 +209,16 @@ def test_legacy_trainer_still_runs_the_abc_loss(run, tmp_path):
     data = _read_log(log)[1]
     assert sum(data[q] for q in QUADRANTS) == pytest.approx(data["actor/pg_clipfrac"], abs=1e-6)
     assert data["actor/abc/rollout_is_weight_mean"] == pytest.approx(1.0, abs=1e-3)
+
+
+def test_launcher_ends_with_a_summary_and_keeps_the_current_folder_clean(run):
+    work, output = run["work"], run["output"]
+    summary = output[output.index("== tiny ABC-GRPO run on verl's trainer: done ==") :]
+    assert "launch 1 (fresh start): trained step(s) 1, 2  [steps_1_2.jsonl]" in summary
+    assert "launch 2 (resumed from the last checkpoint): trained step(s) 3  [step_3.jsonl]" in summary
+    assert "step 3: entropy " in summary and "share of clip events Q1 " in summary
+    assert f"{work / 'checkpoints' / EXPERIMENT} (global_step_2, global_step_3)" in summary
+    assert f"abc-verl plot --run tiny={work / 'logs'}" in summary
+    assert not (work / "outputs").exists()  # Hydra's run folders went under the run's own folder
+    assert {p.name for p in (work / "hydra").iterdir()} == {"steps_1_2", "step_3"}
+    assert "engine is not available" not in output  # verl's notes on engines it cannot import, silenced

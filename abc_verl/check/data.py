@@ -27,7 +27,8 @@ def check_parquet_files(config: Any) -> str:
     files = data_files(config)
     present = [(key, path) for key, path in files if path.exists()]
     if not present:
-        raise Skip(f"no data files yet (e.g. {files[0][1]}): run `abc-verl prepare-data`, then check again")
+        folder = files[0][1].parent
+        raise Skip(f"no data files yet (e.g. {files[0][1]}): run `abc-verl prepare-data --out-dir {folder}`")
     if len(present) < len(files):
         missing = [f"{key}: {path}" for key, path in files if not path.exists()]
         raise CheckFailed("missing: " + "; ".join(missing))

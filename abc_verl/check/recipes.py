@@ -6,6 +6,7 @@ source checkout installed with `pip install -e .` reads the repository's `recipe
 
 import dataclasses
 import difflib
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -33,8 +34,12 @@ def find_recipe(recipe: str) -> Path:
     candidate = shipped / f"{recipe}.yaml"
     if candidate.is_file():
         return candidate
-    names = sorted(p.stem for p in shipped.glob("qwen3_*_*.yaml"))
-    raise FileNotFoundError(f"unknown recipe {recipe!r}; shipped recipes: {', '.join(names)}")
+    raise FileNotFoundError(f"unknown recipe {recipe!r}; shipped recipes: {', '.join(shipped_recipes())}")
+
+
+def shipped_recipes() -> list[str]:
+    """The recipes one launches (each sets hydra.searchpath); the bases they build on are not among them."""
+    return sorted(p.stem for p in recipes_dir().glob("*.yaml") if "searchpath:" in p.read_text())
 
 
 def compose_recipe(path: Path, overrides: list[str]) -> Any:
@@ -99,3 +104,49 @@ def _target_fields(target: Any) -> set[str]:
     except Exception:
         return set()  # verl's validation reports a bad _target_ with its own message
     return {f.name for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else set()
+
+
+def explain_override_error(error: BaseException, path: Path, overrides: list[str]) -> str | None:
+    """One line for Hydra's two override refusals, naming the key and what to write instead; else None.
+
+    Hydra refuses `key=v` when the recipe lacks the key (and suggests `+key=v`, which verl may then reject)
+    and `+key=v` when the recipe has it already.
+    """
+    text = str(error)
+    if match := re.search(r"An item is already at '([^']+)'", text):
+        key = match.group(1)
+        value = _override_value(overrides, key)
+        return f"{key} is set by the recipe already: write {key}={value} (no leading '+')"
+    if match := re.search(r"Could not override '([^']+)'", text):
+        key = match.group(1)
+        value = _override_value(overrides, key)
+        parent, _, leaf = key.rpartition(".")
+        others = [o for o in overrides if o.lstrip("+~").partition("=")[0] != key]  # a `_target_=` among them counts
+        allowed = _allowed_keys(compose_recipe(path, others), parent)
+        if leaf in allowed:  # a field verl (or the _target_ class) knows, that this recipe does not set yet
+            return f"{key} is not set by this recipe: write +{key}={value} to add it"
+        close = difflib.get_close_matches(leaf, allowed, n=1)
+        hint = f" (did you mean {parent + '.' if parent else ''}{close[0]}?)" if close else ""
+        return f"{key}: unknown key{hint}; verl would reject it even as +{key}={value}"
+    return None
+
+
+def _override_value(overrides: list[str], key: str) -> str:
+    for item in overrides:
+        name, sep, value = item.lstrip("+~").partition("=")
+        if sep and name == key:
+            return value
+    return "VALUE"
+
+
+def _allowed_keys(config: Any, parent: str) -> set[str]:
+    """The keys verl's ppo_trainer and the `_target_` class allow under `parent` of the composed config."""
+    from omegaconf import OmegaConf
+
+    node, ref = OmegaConf.to_container(config, resolve=False), reference_config()
+    for part in parent.split(".") if parent else []:
+        node = node.get(part, {}) if isinstance(node, dict) else {}
+        ref = ref.get(part, {}) if isinstance(ref, dict) else {}
+    keys = set(ref) if isinstance(ref, dict) else set()
+    keys |= set(node) if isinstance(node, dict) else set()
+    return keys | _target_fields(node.get("_target_") if isinstance(node, dict) else None)

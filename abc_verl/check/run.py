@@ -31,7 +31,7 @@ from typing import Any
 
 from abc_verl.check import launch as check_launch
 from abc_verl.check.errors import CheckFailed, Skip
-from abc_verl.check.recipes import compose_recipe, find_recipe, unknown_keys
+from abc_verl.check.recipes import compose_recipe, explain_override_error, find_recipe, unknown_keys
 from abc_verl.names import CLIPFRAC, PG_CLIPFRAC, QUADRANTS
 
 DEFAULT_RECIPE = "qwen3_1.7b_abc"
@@ -179,7 +179,7 @@ def run_checks(
     def report(status: str, name: str, detail: str) -> None:
         out(f"{status:<4} {name:<12} {detail}")
 
-    stage = "compose"
+    stage, path = "compose", None
     try:
         path = find_recipe(recipe)
         config = compose_recipe(path, overrides)
@@ -190,7 +190,8 @@ def run_checks(
             raise CheckFailed("; ".join(bad))
         report("PASS", stage, "every key is known to verl")
     except Exception as e:  # Hydra, OmegaConf and our own errors all end the check here
-        report("FAIL", stage, _message(e))
+        explained = explain_override_error(e, path, overrides) if stage == "compose" and path else None
+        report("FAIL", stage, explained or _message(e))
         return False
 
     for name, check in CHECKS:

@@ -1,6 +1,6 @@
 """Inputs for verl's real trainer on CPU: a tiny Qwen3 that is sometimes right, and a small maths set, offline.
 
-    python -m abc_verl.cpu.tiny_run OUT_DIR    # writes OUT_DIR/model (HF folder) and OUT_DIR/data/train.parquet
+    python -m abc_verl.cpu.tiny_run OUT_DIR    # OUT_DIR/model (HF folder), OUT_DIR/data/{train.parquet,tiny_eval.jsonl}
 
 Used by `examples/tiny_cpu_abc.sh` and `tests/test_e2e_cpu.py` (recipe `recipes/tiny_cpu_abc.yaml`).
 The training set is single-digit sums in the hub schema (`prompt`, `solution`), turned into verl parquet by
@@ -17,6 +17,7 @@ from pathlib import Path
 N_PROBLEMS = 8
 WARM_START_STEPS = 45  # sampled answers right about 40% of the time (60 steps: 85%)
 WARM_START_LR = 3e-3
+EVAL_FILE = "tiny_eval.jsonl"
 
 
 def problems(n: int = N_PROBLEMS) -> list[dict[str, str]]:
@@ -33,6 +34,9 @@ def write_data(out_dir: Path) -> Path:
     data_dir.mkdir(parents=True, exist_ok=True)
     jsonl = data_dir / "tiny_math.jsonl"
     jsonl.write_text("".join(json.dumps(p) + "\n" for p in problems()), encoding="utf-8")
+    # the same sums as an eval set (question, answer), for `abc-verl eval --benchmarks` on the run's checkpoints
+    evals = [{"question": p["prompt"], "answer": p["solution"]} for p in problems()]
+    (data_dir / EVAL_FILE).write_text("".join(json.dumps(e) + "\n" for e in evals), encoding="utf-8")
     if data.main(["--out-dir", str(data_dir), "--only", "train", "--train-file", str(jsonl)]) != 0:
         raise RuntimeError("abc-verl prepare-data failed on the tiny maths set")
     return data_dir

@@ -1,11 +1,12 @@
 r"""Write verl parquet files: the DAPO-Math-17k training set and five eval sets, with the paper's prompts.
 
-    abc-verl prepare-data                                   # hub training set + packaged eval sets -> ./data
-    abc-verl prepare-data --out-dir data --only eval        # eval sets only; needs no network
+    abc-verl prepare-data                                   # hub training set + packaged eval sets -> ~/data/abc_verl
+    abc-verl prepare-data --only eval                       # eval sets only; needs no network
     abc-verl prepare-data --train-file dapo.parquet         # training set from a local jsonl/parquet copy
     abc-verl prepare-data --eval-file aime24=my_aime.jsonl  # one eval set from a local file
 
-Outputs in --out-dir: `train.parquet` (data_source "dapo_math_17k") and `<benchmark>.parquet` for aime24,
+Outputs in --out-dir (default $ABC_VERL_DATA, else ~/data/abc_verl: where the paper recipes read them):
+`train.parquet` (data_source "dapo_math_17k") and `<benchmark>.parquet` for aime24,
 aime25, amc23, hmmt202502 and math500 (data_source = the benchmark name). Each row is verl's schema:
 `data_source`, `prompt` ([{role, content}] chat messages; verl applies the model's chat template),
 `ability` "math", `reward_model` {style "rule", ground_truth str}, `extra_info` {split, index, id}.
@@ -21,6 +22,7 @@ answer are skipped, repeated problems are dropped (both counted in the summary);
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Iterable
 from importlib import resources
@@ -29,10 +31,16 @@ from pathlib import Path
 from abc_verl.data.benchmarks import BENCHMARKS, packaged_file
 from abc_verl.data.rows import DataError, Table, build_rows, read_records
 from abc_verl.files import atomic_open
+from abc_verl.names import DATA_DIR_ENV, DEFAULT_DATA_DIR
 
 TRAIN_HUB_NAME, TRAIN_HUB_CONFIG, TRAIN_HUB_SPLIT = "open-r1/DAPO-Math-17k-Processed", "all", "train"
 TRAIN_DATA_SOURCE = "dapo_math_17k"
 _DAPO_ANSWER_FORMAT = 'Remember to put your answer on its own line after "Answer:"'
+
+
+def default_data_dir() -> Path:
+    """$ABC_VERL_DATA, else ~/data/abc_verl: the folder the paper recipes read (recipes/paper_common.yaml)."""
+    return Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR).expanduser()
 
 
 def write_parquet(rows: list[dict], path: Path) -> None:
@@ -73,7 +81,12 @@ def _eval_files(specs: list[str], names: list[str]) -> dict[str, Path]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="abc-verl prepare-data", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out-dir", default="data", help="folder for the parquet files (default: data)")
+    parser.add_argument(
+        "--out-dir",
+        type=Path,
+        default=default_data_dir(),
+        help=f"folder for the parquet files, where the recipes read them (${DATA_DIR_ENV}, else {DEFAULT_DATA_DIR})",
+    )
     parser.add_argument("--only", choices=("train", "eval"), help="write only the training or only the eval sets")
     parser.add_argument("--train-dataset", default=TRAIN_HUB_NAME, help="Hugging Face hub dataset name")
     parser.add_argument("--train-config", default=TRAIN_HUB_CONFIG, help="hub dataset config (default: all)")
@@ -132,7 +145,7 @@ def _summary(jobs: list[tuple[str, Table, Path]]) -> str:
 def main(argv: list[str]) -> int:
     """`abc-verl prepare-data`: returns 0 on success, 2 on bad input (message on stderr)."""
     args = build_parser().parse_args(argv)
-    out_dir = Path(args.out_dir)
+    out_dir = Path(args.out_dir).expanduser()
     try:
         jobs = _prepare(args, out_dir)
     except DataError as exc:

@@ -118,7 +118,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--run", action="append", default=[], metavar="NAME=PATH", help="a run's training log")
     parser.add_argument("--eval", action="append", default=[], metavar="NAME=DIR", help="abc-verl eval output of a run")
-    parser.add_argument("--with-paper", action="append", default=[], metavar="SIZE", help="overlay the paper's runs")
+    parser.add_argument(
+        "--with-paper",
+        action="append",
+        default=[],
+        metavar="SIZE",
+        help=f"overlay the paper's ABC-GRPO and GRPO runs of this model size ({', '.join(PAPER_RUNS)})",
+    )
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output directory")
     parser.add_argument("--smooth", type=int, default=DEFAULT_SMOOTH, metavar="STEPS", help="moving-mean window")
     return parser

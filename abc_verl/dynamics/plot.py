@@ -17,6 +17,7 @@ matplotlib.use("Agg")  # headless: no display on training nodes or in CI
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from abc_verl.dynamics.logs import Run, clip_share  # noqa: E402
 from abc_verl.files import atomic_write_bytes  # noqa: E402
@@ -40,6 +41,21 @@ def smooth_curve(steps: list[int], values: list[float], window: int) -> np.ndarr
     return (csum[hi] - csum[lo]) / (hi - lo)
 
 
+def percent_axis(ax: plt.Axes, values: list[float]) -> None:
+    """A y-axis in percent: never below 0 or above 100, and at least 10 points tall (all-zero runs included)."""
+    lo, hi = (min(values), max(values)) if values else (0.0, 0.0)
+    pad = max(2.0, 0.08 * (hi - lo))
+    bottom, top = max(0.0, lo - pad), min(100.0, hi + pad)
+    if top - bottom < 10.0:
+        bottom, top = (max(0.0, top - 10.0), top) if top >= 10.0 else (0.0, 10.0)
+    ax.set_ylim(bottom, top)
+
+
+def integer_steps(ax: plt.Axes) -> None:
+    """Training steps are whole numbers: no 1.25 or 2.2 ticks on a short run."""
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def _empty(ax: plt.Axes, text: str) -> None:
     ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="0.4")
     ax.set_xticks([])
@@ -57,11 +73,15 @@ def _curve_panel(ax, runs, colors, key, smooth, scale=1.0, missing="") -> None:
         if not steps:
             continue
         y = np.asarray(values) * scale
-        ax.plot(steps, y, color=colors[run.name], alpha=0.18, linewidth=0.7)
-        ax.plot(steps, smooth_curve(steps, list(y), smooth), color=colors[run.name], linestyle=_line_style(run))
+        if len(steps) < 2 * smooth:  # too short to smooth: the raw values are the curve
+            ax.plot(steps, y, color=colors[run.name], linestyle=_line_style(run), marker="o", markersize=3)
+        else:
+            ax.plot(steps, y, color=colors[run.name], alpha=0.18, linewidth=0.7)
+            ax.plot(steps, smooth_curve(steps, list(y), smooth), color=colors[run.name], linestyle=_line_style(run))
         drawn = True
     if not drawn:
         _empty(ax, missing)
+    integer_steps(ax)
     ax.set_xlabel("training step")
     ax.grid(alpha=0.3)
 
@@ -94,6 +114,7 @@ def _eval_panel(ax, runs, colors, kind: str) -> None:
             marker=MARKERS[i % len(MARKERS)],
             linestyle=LINESTYLES[i % len(LINESTYLES)],
             markersize=4,
+            clip_on=False,  # a point at 100% sits on the axis, not under it
         )
     ks = sorted({key for _, _, key, *_ in series})
     for i, bench in enumerate(benches):
@@ -107,6 +128,8 @@ def _eval_panel(ax, runs, colors, kind: str) -> None:
         )
     ax.legend(fontsize=8, loc="best")
     ax.set_ylabel(f"{', '.join(ks)} (%)")
+    percent_axis(ax, [v for *_, values in series for v in values])
+    integer_steps(ax)
     ax.set_xlabel("training step")
     ax.grid(alpha=0.3)
 
@@ -148,14 +171,14 @@ def draw(runs: list[Run], path: Path, smooth: int) -> None:
     _curve_panel(ax_ent, runs, colors, "entropy", smooth, missing="no entropy logged")
     if any(run.points("entropy")[1] and min(run.points("entropy")[1]) > 0 for run in runs):
         ax_ent.set_yscale("log")  # ABC and GRPO entropies differ by ~4-10x at the end; log keeps both readable
-    _curve_panel(ax_rew, runs, colors, "reward", smooth, missing="no reward logged")
+    _curve_panel(ax_rew, runs, colors, "reward", smooth, scale=100.0, missing="no reward logged")
     _curve_panel(ax_clip, runs, colors, "clipfrac", smooth, scale=100.0, missing="no clip fraction logged")
     _quadrant_panel(ax_quad, runs, colors)
     labels = {
         ax_avg: "(a) Avg@k",
         ax_pass: "(b) Pass@k",
         ax_ent: "(c) entropy",
-        ax_rew: "(d) mean reward",
+        ax_rew: "(d) mean reward (% correct)",
         ax_clip: "(e) clipped tokens (%)",
         ax_quad: "(f) clip events per quadrant",
     }
@@ -164,7 +187,10 @@ def draw(runs: list[Run], path: Path, smooth: int) -> None:
     handles = [plt.Line2D([], [], color=colors[r.name], linestyle=_line_style(r), label=r.name) for r in runs]
     fig.legend(handles=handles, loc="outside upper center", ncol=min(len(runs), 6), frameon=False)
     fig.supxlabel(
-        f"lines: centred moving mean over {smooth} training steps; faint: raw values", fontsize=8, color="0.4"
+        f"lines: centred moving mean over {smooth} training steps, faint: raw values; runs of fewer than {2 * smooth} "
+        "steps: raw values",
+        fontsize=8,
+        color="0.4",
     )
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI)

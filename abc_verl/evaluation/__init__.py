@@ -11,6 +11,7 @@
     metrics.py      Avg@k, Pass@k as the paper reports them, and the unbiased pass@k (pure maths)
     results.py      result files and resume; report.py: table and plots; score.py: `eval score`
 
-May import: `abc_verl.data` (benchmarks, prompts), `abc_verl.rewards`, `abc_verl.files`; verl only through
+May import: `abc_verl.data` (benchmarks, prompts), `abc_verl.rewards`, `abc_verl.files`, the plot helpers of
+`abc_verl.dynamics.plot`; verl only through
 its model merger, run as a subprocess; vLLM only inside its worker processes.
 """

@@ -45,7 +45,12 @@ def main(argv: list[str]) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     d, e = SamplingConfig(), EngineConfig()
-    p = argparse.ArgumentParser(prog="abc-verl eval", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(
+        prog="abc-verl eval",
+        description=__doc__.split("\n\n")[0],
+        epilog="Re-grade saved responses without a model: abc-verl eval score --samples FILE.jsonl --out DIR "
+        "(abc-verl eval score --help).",
+    )
     p.add_argument("paths", nargs="+", help="model folders, verl run folders or global_step_N folders")
     p.add_argument("--out", required=True, type=Path, help="output folder (re-use it to resume)")
     p.add_argument("--benchmarks", default=",".join(PAPER_BENCHMARKS), help="comma list of names or jsonl/parquet")

@@ -129,7 +129,7 @@ def _plot_pass_at_k(rows: list[dict], path: Path) -> Path:
 
 
 def _plot_over_training(rows: list[dict], path: Path) -> Path:
-    from matplotlib.ticker import MaxNLocator
+    from abc_verl.dynamics.plot import integer_steps, percent_axis
 
     n = rows[0]["n"]
     benches = _benchmarks(rows)
@@ -142,12 +142,11 @@ def _plot_over_training(rows: list[dict], path: Path) -> Path:
             _training_lines(ax, [r for r in rows if r["benchmark"] == bench], metric, colors)
             label = metric.replace("avg", "Avg").replace("pass", "Pass")
             ax.set(title=f"{bench}: {label}", xlabel="training step (verl global_step)", ylabel=f"{label} (%)")
-            lo, hi = ax.get_ylim()
-            ax.set_ylim(max(lo, 0.0), min(max(hi, 1.0), 100.0))  # percentages: never below 0 or above 100
+            percent_axis(ax, [r[metric] for r in rows if r["benchmark"] == bench])
             if len(steps) <= 10:
                 ax.set_xticks(steps)
             else:
-                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+                integer_steps(ax)
             ax.grid(alpha=0.3)
     _legend(fig, axes[0][-1], f"n = {n} samples per problem")
     return _save(fig, path)
@@ -156,7 +155,7 @@ def _plot_over_training(rows: list[dict], path: Path) -> Path:
 def _training_lines(ax, rows: list[dict], metric: str, colors: dict) -> None:
     for run in dict.fromkeys(r["run"] for r in rows if r.get("step") is not None):
         pts = sorted((r["step"], r[metric]) for r in rows if r["run"] == run and r.get("step") is not None)
-        ax.plot([s for s, _ in pts], [v for _, v in pts], "o-", ms=4, color=colors[run], label=run)
+        ax.plot([s for s, _ in pts], [v for _, v in pts], "o-", ms=4, color=colors[run], label=run, clip_on=False)
     for r in (r for r in rows if r.get("step") is None):  # plain models: a level to compare against
         ax.axhline(r[metric], color=colors[r["checkpoint"]], ls="--", lw=1.2, label=r["checkpoint"])
 
