@@ -40,10 +40,9 @@ def _launch(work: Path, log_file: Path) -> subprocess.Popen:
         VERL_PLATFORM="cpu",
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
     )
-    out = open(log_file.with_suffix(".out"), "w")  # noqa: SIM115 - closed with the process below
-    return subprocess.Popen(
-        ["bash", str(TRAIN), *OVERRIDES], env=env, cwd=work, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-    )
+    with open(log_file.with_suffix(".out"), "w") as out:  # the child keeps its own copy of the descriptor
+        cmd = ["bash", str(TRAIN), *OVERRIDES]
+        return subprocess.Popen(cmd, env=env, cwd=work, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def _wait(predicate, proc: subprocess.Popen, timeout_s: float, what: str) -> None:
