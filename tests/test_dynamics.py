@@ -106,6 +106,15 @@ def test_paper_logs_give_the_issue_numbers_and_match_the_shipped_curves():
     assert shipped["entropy_ratio"]["value"] == pytest.approx(summary["entropy_ratio"]["value"], rel=1e-6)
 
 
+def test_paper_runs_carry_the_papers_reported_final_avg_and_pass_at_64():
+    abc, grpo = paper_runs("1.7b")
+    # the paper's table, Qwen3-1.7B-Base, in percent, at the last of 660 optimizer steps
+    assert abc.evals["aime24"] == {660: {"avg@64": 9.8, "pass@64": 36.7}}
+    assert abc.evals["amc23"] == {660: {"avg@64": 44.2, "pass@64": 92.5}}
+    assert grpo.evals["aime25"] == {660: {"avg@64": 5.6, "pass@64": 26.7}}
+    assert sorted(grpo.evals) == ["aime24", "aime25", "amc23"]
+
+
 def test_curves_csv_round_trip(tmp_path):
     run = load_run("abc", VERL_ABC)
     write_curves_csv(run, tmp_path / "abc.csv")

@@ -23,6 +23,8 @@ The shipped paper curves (`paper_curves/qwen3-1.7b-*.csv`) were made from the au
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 import sys
 from importlib import resources
@@ -71,8 +73,19 @@ def paper_runs(size: str) -> list[Run]:
             run = load_run(f"paper-{stem.removeprefix('qwen3-')}", path)
         run.source = f"abc_verl/dynamics/paper_curves/{stem}.csv"
         run.reference = True
+        run.evals = _reported(stem, (folder / "reported.csv").read_text(encoding="utf-8"))
         runs.append(run)
     return runs
+
+
+def _reported(stem: str, text: str) -> dict[str, dict[int, dict[str, float]]]:
+    """The paper's reported Avg@64 / Pass@64 of a run's final checkpoint: benchmark -> {step: metrics}."""
+    evals: dict[str, dict[int, dict[str, float]]] = {}
+    for row in csv.DictReader(io.StringIO(text)):
+        if row["run"] == stem:
+            metrics = {key: float(row[key]) for key in ("avg@64", "pass@64")}
+            evals.setdefault(row["benchmark"], {})[int(row["step"])] = metrics
+    return evals
 
 
 def _mean_last(run: Run, key: str, window: int) -> float | None:

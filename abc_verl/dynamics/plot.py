@@ -160,6 +160,15 @@ def _quadrant_panel(ax, runs, colors) -> None:
     ax.grid(alpha=0.3, axis="y")
 
 
+def _same_steps(*axes: plt.Axes) -> None:
+    """One training-step range on every panel that drew a step axis, so an eval point lines up with the curves."""
+    drawn = [ax for ax in axes if ax.has_data()]
+    if len(drawn) > 1:
+        lo, hi = min(ax.get_xlim()[0] for ax in drawn), max(ax.get_xlim()[1] for ax in drawn)
+        for ax in drawn:
+            ax.set_xlim(lo, hi)
+
+
 def draw(runs: list[Run], path: Path, smooth: int) -> None:
     """Write the figure as PNG (atomically) at `path`."""
     cmap = plt.get_cmap("tab10")
@@ -174,6 +183,7 @@ def draw(runs: list[Run], path: Path, smooth: int) -> None:
     _curve_panel(ax_rew, runs, colors, "reward", smooth, scale=100.0, missing="no reward logged")
     _curve_panel(ax_clip, runs, colors, "clipfrac", smooth, scale=100.0, missing="no clip fraction logged")
     _quadrant_panel(ax_quad, runs, colors)
+    _same_steps(ax_avg, ax_pass, ax_ent, ax_rew, ax_clip)
     labels = {
         ax_avg: "(a) Avg@k",
         ax_pass: "(b) Pass@k",
