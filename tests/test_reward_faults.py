@@ -41,8 +41,16 @@ def bench_reward():
     return module
 
 
-def open_fds() -> int:
-    return len(os.listdir("/proc/self/fd"))
+def open_fds() -> tuple[int, int]:
+    """(open file descriptors, of which pipes) of this process."""
+    fds = os.listdir("/proc/self/fd")
+    pipes = 0
+    for fd in fds:
+        try:
+            pipes += os.readlink(f"/proc/self/fd/{fd}").startswith("pipe:")
+        except OSError:  # the fd listdir itself used, closed since
+            pass
+    return len(fds), pipes
 
 
 def zombie_children() -> list[int]:
@@ -105,7 +113,8 @@ def run_calls(calls: list[dict]) -> list[tuple[dict, float]]:
 
 
 class Chaos(threading.Thread):
-    """SIGKILLs a random grader (ready or booting) every 0.3-1.2 s, KILLS times; SIGSTOPs one busy grader once."""
+    """SIGKILLs a random grader (ready or booting, never the last ready one) every 0.3-1.2 s, KILLS times, and
+    SIGSTOPs one ready grader once."""
 
     def __init__(self, pool: GraderPool) -> None:
         super().__init__(daemon=True)
@@ -120,10 +129,15 @@ class Chaos(threading.Thread):
                 self.stopped = self.rng.choice(pids["ready"])
                 os.kill(self.stopped, signal.SIGSTOP)  # hangs it: the call on it must still end at its deadline
                 continue
-            targets = [(p, "ready") for p in pids["ready"] if p != self.stopped]
-            targets += [(p, "boot") for p in pids["booting"]]
-            if targets:
-                pid, when = self.rng.choice(targets)
+            gone = {pid for pid, _ in self.killed} | {self.stopped}  # a killed one is listed until it is reaped
+            ready = [p for p in pids["ready"] if p not in gone]
+            # at random, a ready or a booting grader, but never the last working one: the burst tests calls on a
+            # pool under fire (a pool with no grader at all is the boot-kill test's case)
+            ready_ok, booting = len(ready) > 1, [p for p in pids["booting"] if p not in gone] if ready else []
+            if ready_ok or booting:
+                # 70% of the kills on a ready grader (most are busy: the kill lands under a call), 30% on a booting one
+                when = "ready" if ready_ok and (not booting or self.rng.random() < 0.7) else "boot"
+                pid = self.rng.choice(ready if when == "ready" else booting)
                 try:
                     os.kill(pid, signal.SIGKILL)
                     self.killed.append((pid, when))
@@ -137,6 +151,10 @@ def test_burst_with_graders_killed_and_stopped_keeps_every_bound_and_verdict():
     rewards.shutdown_graders()
     assert rewards.grader_pool().warm_up(60)
     clean = {id(it): r for it, (r, _) in zip(items, run_calls(items), strict=True)}  # the clean run's verdicts
+    for _ in range(3):  # a response that timed out on the loaded machine (not a hostile one): grade it again
+        again = [it for it in items if clean[id(it)]["error"] and it["form"] != "hostile"]
+        for item in again:
+            clean[id(item)] = rewards.compute_score("clean", item["response"], item["gold"], timeout_s=TIMEOUT_S)
 
     rewards.shutdown_graders()  # the burst starts from empty caches, so graders do the work again
     pool = rewards.grader_pool()
@@ -159,12 +177,12 @@ def test_burst_with_graders_killed_and_stopped_keeps_every_bound_and_verdict():
             assert result["score"] == 0.0
             continue
         reference = clean[id(item)]
-        assert reference["error"] == "" and result == reference, (item, result, reference)
+        assert result == reference, (item, result, reference)  # an error-free result has an error-free reference
 
     # the faults really happened and were survived: kills under calls retried, the stopped grader killed at a
     # call's deadline, the pool whole again, nothing left behind
     assert len(chaos.killed) >= KILLS // 2 and chaos.stopped is not None, (chaos.killed, wall)
-    assert pool.deaths >= 1 and pool.kills >= 1, (pool.deaths, pool.kills)
+    assert pool.deaths >= 1 and pool.kills >= 1, (pool.deaths, pool.kills)  # kills: the stopped one at least
     assert wait_for(lambda: not is_running(chaos.stopped), 10), "the stopped grader was never killed"
     assert pool.warm_up(30) and len(pool.pids()["ready"]) == pool.size
     assert wait_for(lambda: not zombie_children(), 5), zombie_children()
@@ -173,12 +191,12 @@ def test_burst_with_graders_killed_and_stopped_keeps_every_bound_and_verdict():
     print(
         f"\nburst: {BURST_CALLS} calls in {wall:.1f}s, {len(chaos.killed)} SIGKILLs "
         f"({sum(w == 'boot' for _, w in chaos.killed)} while booting) + 1 SIGSTOP; deaths under a call {pool.deaths}, "
-        f"overrun kills {pool.kills}, idle reaped {pool.reaped}; errors {bad} {errors}; max latency "
-        f"{max(e for _, e in outcomes):.2f}s; poison inputs by form {poisoned}"
+        f"overrun kills {pool.kills}, taken back late {pool.late}, idle reaped {pool.reaped}; errors {bad} {errors};"
+        f" max latency {max(e for _, e in outcomes):.2f}s; poison inputs by form {poisoned}"
     )
     # errors only where the faults are: no grader left for a moment, the stopped grader's call, poison by chance
     hostile_errors = sum(1 for it in calls if it["form"] == "hostile" and clean[id(it)]["error"])
-    assert bad <= hostile_errors + 100, errors
+    assert bad - hostile_errors <= BURST_CALLS // 100, errors  # measured: 2-30 under load
     rewards.shutdown_graders()
 
 
@@ -218,6 +236,26 @@ def test_a_call_whose_grader_dies_is_retried_and_two_deaths_make_a_poison_input(
     assert rewards.compute_score("t", "$\\boxed{\\frac{10}{4}}$", "\\frac52", timeout_s=TIMEOUT_S)["acc"] is True
     assert pool.warm_up(30)
     rewards.shutdown_graders()
+
+
+def test_a_hung_grader_ends_its_call_at_the_deadline_and_is_killed_after_its_grace():
+    pool = GraderPool(size=1)
+    try:
+        assert pool.warm_up(60)
+        fds = open_fds()
+        (victim,) = pool.pids()["ready"]
+        os.kill(victim, signal.SIGSTOP)
+        start = time.monotonic()
+        got = pool.grade("\\boxed{\\frac{6}{4}}", "\\frac32", 0.5, 1)
+        assert time.monotonic() - start < 0.5 + MARGIN_S
+        assert got["error"].startswith("timeout") and not got["acc"], got
+        # math-verify's 1 s timeout of grace after the deadline, then SIGKILL, reap, replacement
+        assert wait_for(lambda: pool.kills == 1 and not is_running(victim), 1 + MARGIN_S)
+        assert pool.grade("\\boxed{\\frac{6}{4}}", "\\frac32", 30.0, 1)["acc"] is True
+        assert pool.pids()["ready"] != [victim] and pool.late == 0 and not zombie_children()
+        assert open_fds() == fds
+    finally:
+        pool.close()
 
 
 def test_a_grader_that_dies_while_idle_is_reaped_and_replaced():

@@ -29,6 +29,7 @@ class Worker:
     def __init__(self, proc: subprocess.Popen) -> None:
         self.proc = proc
         self.buf = b""
+        self.drain_until = 0.0  # while the pool waits for the reply to a request whose call gave up
         os.set_blocking(proc.stdin.fileno(), False)
 
     def send(self, data: bytes, deadline: float) -> None:
@@ -48,8 +49,8 @@ class Worker:
         """The next JSON line from the grader; Overrun at the deadline, EOFError when it died."""
         fd = self.proc.stdout.fileno()
         while b"\n" not in self.buf:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+            remaining = max(0.0, deadline - time.monotonic())  # at the deadline, still reads what is there
+            if not select.select([fd], [], [], remaining)[0]:
                 raise Overrun
             chunk = os.read(fd, _READ_CHUNK)
             if not chunk:

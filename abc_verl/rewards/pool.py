@@ -7,13 +7,15 @@ only in a main thread, while verl calls reward functions from executor threads. 
 interpreter (`python -c "from abc_verl.rewards.verdict import worker_main; worker_main()"`, so no torch, CUDA or
 parent state), grades in its main thread, and talks JSON lines over pipes (nothing is pickled, nothing
 from a response is ever evaluated). The calling thread waits on the pipe with `select` until its
-deadline; on overrun it SIGKILLs that grader and a replacement starts in the background. Graders also
+deadline; on overrun the grader gets `mv_timeout` more seconds to answer (its math-verify alarms end most slow
+requests by then) and is taken back, else SIGKILLed and replaced in the background. Graders also
 cap their own address space (RLIMIT_AS) and CPU time per request (RLIMIT_CPU), and exit on stdin EOF,
 so one orphaned by a dead parent cannot spin forever.
 
 Faults (tests/test_reward_faults.py). A grader that dies under a call (killed, crashed) is replaced, and the
 call is retried on another grader within the same deadline; only a request that `POISON_DEATHS` graders in a row
-died on fails, as a poison input. A watcher thread reaps graders that die while idle and refills the pool. A
+died on fails, as a poison input. A watcher thread reaps graders that die while idle, takes back (or kills)
+overrun ones, and refills the pool. A
 grader killed by a signal while it boots is restarted after RESTART_MIN_S, doubling up to RESTART_MAX_S while
 the kills go on; only a grader that exits on its own while booting (a broken install) backs off up to 30 s.
 """
@@ -24,6 +26,7 @@ import itertools
 import json
 import logging
 import os
+import select
 import subprocess
 import sys
 import threading
@@ -69,6 +72,7 @@ class GraderPool:
         self._idle: list[Worker] = []
         self._waiting: deque[_Ticket] = deque()  # one per waiting call, oldest first
         self._alive: set[Worker] = set()
+        self._draining: list[Worker] = []  # overrun graders the watcher waits for (in _alive, not handed out)
         self._starting = 0  # graders being started (their start thread runs)
         self._booting: dict[int, subprocess.Popen] = {}  # pid -> started grader not yet ready
         self._ready_once = False
@@ -77,12 +81,13 @@ class GraderPool:
         self._backoff, self._restarts = 1.0, 0
         self._start_error = ""
         self._closed = False
-        self._stop = threading.Event()
+        self._wake = threading.Event()  # wakes the watcher: a grader to drain, or the pool closed
         self._ids = itertools.count()
         # counters for tests and benchmarks
         self.kills = 0  # graders killed for overrunning their deadline
         self.deaths = 0  # graders that died under a call (the call was retried or failed as poison)
         self.reaped = 0  # graders found dead while idle
+        self.late = 0  # overrun graders that answered within their grace and were taken back
         self.boot_failures = 0
         self._watcher = threading.Thread(target=self._watch, name="abc-verl-grader-watch", daemon=True)
         self._watcher.start()
@@ -117,11 +122,16 @@ class GraderPool:
                 return _failure(f"no grader process free within {timeout_s:.3g}s{after}{why}")
             request = {"id": next(self._ids), "response": response, "gold": gold, "mv_timeout": mv_timeout}
             request["cpu_s"] = timeout_s + 1
+            sent = False
             try:
                 worker.send(json.dumps(request, ensure_ascii=True).encode("ascii") + b"\n", deadline)
+                sent = True
                 reply = worker.recv(deadline)
             except Overrun:
-                self._discard(worker, overrun=True)
+                if sent:  # a grader that only got a late request is not killed for it: the watcher waits
+                    self._drain(worker, mv_timeout)
+                else:
+                    self._discard(worker, overrun=True)
                 return _failure(f"timeout: grading took longer than {timeout_s:.3g}s")
             except (OSError, EOFError) as exc:  # the grader died under this call: retry on another one
                 self._discard(worker, died=True)
@@ -142,11 +152,12 @@ class GraderPool:
         """Kill every grader (booting ones included); later `grade` calls answer with an error."""
         with self._cond:
             self._closed = True
-            self._stop.set()
+            self._wake.set()
             workers = list(self._alive)
             booting = list(self._booting.values())
             self._alive.clear()
             self._idle.clear()
+            self._draining.clear()
             self._cond.notify_all()
         for proc in booting:  # its start thread sees the EOF and reaps it
             _signal_kill(proc)
@@ -197,12 +208,55 @@ class GraderPool:
             self._alive.discard(worker)
             self._fill()
 
+    def _drain(self, worker: Worker, grace_s: float) -> None:
+        with self._cond:
+            worker.drain_until = time.monotonic() + grace_s
+            self._draining.append(worker)
+        self._wake.set()
+
     def _watch(self) -> None:
-        """Reap graders that died while idle and refill the pool, also when no call comes (a daemon thread)."""
-        while not self._stop.wait(self._watch_wait()):
+        """Reap graders that died while idle, take back or kill overrun ones, refill the pool (a daemon thread)."""
+        while not self._closed:
+            with self._cond:
+                draining = list(self._draining)
+            wait = self._watch_wait(draining)
+            if draining:
+                try:  # until one of them answers
+                    select.select([w.proc.stdout.fileno() for w in draining], [], [], wait)
+                except (OSError, ValueError):  # closed under us by close()
+                    pass
+                self._drain_step(draining)
+            else:
+                self._wake.wait(wait)
+            self._wake.clear()
             with self._cond:
                 self._reap_idle()
                 self._fill()
+
+    def _drain_step(self, draining: list[Worker]) -> None:
+        """Take back each overrun grader that answered (its reply is dropped); kill those past their grace."""
+        for worker in draining:
+            try:
+                worker.recv(time.monotonic())  # the reply to the request whose call gave up, if it is there
+                back = True
+            except Overrun:
+                if time.monotonic() < worker.drain_until:
+                    continue
+                back = False
+            except (OSError, EOFError, ValueError):
+                back = False
+            if not back:
+                worker.kill()
+            with self._cond:
+                if worker not in self._draining:  # the pool was closed meanwhile
+                    continue
+                self._draining.remove(worker)
+                if back:
+                    self.late += 1
+                    self._hand_over(worker)
+                else:
+                    self.kills += 1
+                    self._alive.discard(worker)
 
     def _reap_idle(self) -> None:
         """Drop idle graders that died (poll reaps them) and close their pipes (caller holds the lock)."""
@@ -213,9 +267,12 @@ class GraderPool:
             worker.kill()  # already reaped: this only closes its pipes
         self.reaped += len(dead)
 
-    def _watch_wait(self) -> float:
-        until_start = self._next_start - time.monotonic()  # a float read needs no lock
-        return min(WATCH_S, until_start) if until_start > 0 else WATCH_S
+    def _watch_wait(self, draining: list[Worker]) -> float:
+        now = time.monotonic()
+        waits = [WATCH_S, *(max(0.0, w.drain_until - now) for w in draining)]
+        if self._next_start > now:  # a float read needs no lock
+            waits.append(self._next_start - now)
+        return min(waits)
 
     def _fill(self) -> None:
         """Start graders until `size` are alive or booting (caller holds the lock); rate-limited after failures."""
