@@ -236,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     pool = rewards.grader_pool()
     run["pool"] = {
         "kills": pool.kills,
+        "late": pool.late,
         "deaths": pool.deaths,
         "reaped": pool.reaped,
         "boot_failures": pool.boot_failures,
