@@ -1,7 +1,7 @@
 r"""Soak test of abc_verl's reward: sustained load from 32 threads, latency and memory over time.
 
     python benchmarks/soak_reward.py              # 200,000 calls or 10 minutes, whichever ends first
-    python benchmarks/soak_reward.py --quick      # 20,000 calls (about 30 s on 2 cores)
+    python benchmarks/soak_reward.py --quick      # 20,000 calls (about 40 s on 2 cores)
 
 Calls `abc_verl.rewards.reward.compute_score` from 32 threads (verl's reward executor uses up to 32) with a mix
 that keeps every path busy: responses built from the packaged eval sets as GRPO groups and in every answer form

@@ -196,7 +196,7 @@ def test_burst_with_graders_killed_and_stopped_keeps_every_bound_and_verdict():
     )
     # errors only where the faults are: no grader left for a moment, the stopped grader's call, poison by chance
     hostile_errors = sum(1 for it in calls if it["form"] == "hostile" and clean[id(it)]["error"])
-    assert bad - hostile_errors <= BURST_CALLS // 100, errors  # measured: 2-30 under load
+    assert bad - hostile_errors <= BURST_CALLS // 100, errors  # measured: 0-2 (the stopped grader's call)
     rewards.shutdown_graders()
 
 
