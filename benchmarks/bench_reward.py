@@ -59,6 +59,21 @@ SENTENCES = [
     "Now substitute back into the original equation and simplify both sides carefully.",
     "The area is $\\frac{{1}}{{2}} \\cdot {n1} \\cdot {n2} \\sin\\theta$, largest at $\\theta = \\frac{{\\pi}}{{2}}$.",
 ]
+# worst cases for time and safety (gold "34"): huge, deeply nested, slow to parse, code, control characters
+HOSTILE_RESPONSES = [
+    "x " * 500_000 + "$\\boxed{34}$",
+    "answer $" * 130_000,
+    "\\boxed{1} " * 10_000,
+    "".join(f"\\boxed{{{i}}} " for i in range(10_000)),
+    "\\boxed{" + "{" * 10_000 + "1" + "}" * 10_000 + "}",
+    "\\boxed{{{{1} and more text } here",
+    "\\boxed{9^{9^{9^{9^{9}}}}}",
+    "$\\boxed{(10^{10})!}$",
+    "\\boxed{" + "7" * 100_000 + "}",
+    "\\boxed{__import__('os').system('echo pwned')}",
+    "\\newcommand{\\ans}{34}\\boxed{\\ans}",
+    "\x00\ud800\u202e\\boxed{34}",
+]
 # (form, weight in the "groups" corpus); a form that does not fit a gold falls back to "boxed" there
 FORMS = [
     ("boxed", 0.34),
@@ -274,20 +289,7 @@ def _combined(results: list[dict]) -> list[dict]:
 def _hostile_latency(timeout_s: float) -> dict:
     from abc_verl.rewards import reward as rewards
 
-    cases = [
-        "x " * 500_000 + "$\\boxed{34}$",
-        "answer $" * 130_000,
-        "\\boxed{1} " * 10_000,
-        "".join(f"\\boxed{{{i}}} " for i in range(10_000)),
-        "\\boxed{" + "{" * 10_000 + "1" + "}" * 10_000 + "}",
-        "\\boxed{{{{1} and more text } here",
-        "\\boxed{9^{9^{9^{9^{9}}}}}",
-        "$\\boxed{(10^{10})!}$",
-        "\\boxed{" + "7" * 100_000 + "}",
-        "\\boxed{__import__('os').system('echo pwned')}",
-        "\\newcommand{\\ans}{34}\\boxed{\\ans}",
-        "\x00\ud800\u202e\\boxed{34}",
-    ]
+    cases = HOSTILE_RESPONSES
     items = [{"response": c, "gold": "34"} for c in cases]
 
     def grade(item: dict) -> dict:

@@ -1,5 +1,6 @@
 """The benchmarks measure what they claim: the GPU check's plain-torch baseline is verl's `vanilla`, and its
-`abc_token_mean` is the plugin's loss; both benchmark scripts run end to end on a small size."""
+`abc_token_mean` is the plugin's loss; the benchmark scripts run end to end on a small size (the reward soak in
+its --quick mode, 20,000 calls, about 40 s)."""
 
 import importlib.util
 import json
@@ -57,3 +58,19 @@ def test_benchmark_scripts_run_and_write_json(tmp_path, monkeypatch, capsys):
     record = json.loads((tmp_path / "bench_loss.json").read_text())
     assert set(record["rows"]) == {"vanilla", "abc"} and record["ratio_abc_vanilla"] > 0
     assert "abc / vanilla time ratio" in capsys.readouterr().out
+
+
+def test_reward_soak_quick_runs_and_writes_json(tmp_path, capsys):
+    soak = load("soak_reward")
+    out = tmp_path / "soak.json"
+    assert soak.main(["--quick", "--out", str(out)]) == 0
+    record = json.loads(out.read_text())
+    assert record["calls"] == 20_000 and record["threads"] == 32
+    # every call ends within compute_score's 5 s bound (+2 s of scheduling slack on a shared machine)
+    assert 0 < record["p50_ms"] <= record["p99_ms"] <= record["max_ms"] < 7_000
+    samples = record["samples"]
+    assert samples[0]["calls"] == 0 and samples[-1]["calls"] == 20_000 and len(samples) >= 3
+    assert all(s["rss_mb"] > 0 and len(s["graders_rss_mb"]) == 2 for s in samples[:-1])
+    # one call in 10 boxes a new answer: at least 2,000 new verdict cache entries (fewer than the 16,384 bound)
+    assert 2_000 <= record["memory"]["verdict_cache"]["end"] < record["memory"]["verdict_cache"]["bound"]
+    assert "calls/s" in capsys.readouterr().out

@@ -457,16 +457,21 @@ def test_same_boxed_answer_at_once_is_graded_once():
     assert delta.get("grader", 0) <= 2 and delta.get("coalesced", 0) + delta.get("cached", 0) >= n - 2, delta
 
 
-def test_overrun_kills_the_grader_and_the_pool_recovers():
+def test_overrun_ends_the_call_at_its_deadline_and_the_pool_recovers():
+    """The call ends at its deadline; its grader gets math-verify's timeout (here 1 s) more to answer and is taken
+    back, else it is killed and replaced (tests/test_reward_faults.py stops one to force the kill)."""
     pool = rewards.grader_pool()
     assert pool.warm_up(60)
-    kills = pool.kills
+    before = pool.kills + pool.late
     start = time.monotonic()
     # 0.3 s is below math-verify's own 1 s alarm, so only the caller's hard deadline can end this call
     got = compute_score("t", "\\boxed{9^{9^{9^{9^{9}}}}}", "2", timeout_s=0.3)
     assert time.monotonic() - start < 0.3 + MARGIN_S
     assert got["score"] == 0.0 and got["error"].startswith("timeout"), got
-    assert pool.kills == kills + 1
+    deadline = time.monotonic() + 10
+    while pool.kills + pool.late == before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pool.kills + pool.late == before + 1
     assert compute_score("t", "\\boxed{\\frac{6}{4}}", "\\frac32", timeout_s=30)["acc"] is True
 
 
@@ -477,7 +482,7 @@ def test_a_waiting_call_that_gives_up_never_strands_a_grader():
     assert pool.warm_up(60)
     try:
         with ThreadPoolExecutor(max_workers=3) as ex:
-            # holds the only grader until the caller's 1.5 s deadline kills it (math-verify's alarm is 5 s)
+            # holds the only grader past the caller's 1.5 s deadline (math-verify's alarm is 5 s)
             hog = ex.submit(pool.grade, "\\boxed{9^{9^{9^{9^{9}}}}}", "2", 1.5, 5)
             time.sleep(0.2)
             patient = ex.submit(pool.grade, "\\boxed{34}", "34", 30.0, 1)  # queued first
@@ -491,15 +496,16 @@ def test_a_waiting_call_that_gives_up_never_strands_a_grader():
         pool.close()
 
 
-def test_a_crashed_grader_costs_one_call_at_most():
+def test_a_crashed_grader_costs_no_call():
+    """A grader killed while idle is reaped by the pool's watcher, or found dead by the call that takes it, which
+    then retries on another grader: every call still gets its verdict (more in tests/test_reward_faults.py)."""
     pool = rewards.grader_pool()
     assert pool.warm_up(60)
     victim = next(iter(pool._alive))
     os.kill(victim.proc.pid, signal.SIGKILL)
     victim.proc.wait()
     results = [compute_score("t", R + f"\\boxed{{\\frac{{{i}}}{{7}}}}", f"\\frac{{{i}}}{{7}}") for i in range(1, 5)]
-    assert sum(r["acc"] for r in results) >= 3
-    assert all(r["acc"] or r["error"].startswith("grader process failed") for r in results), results
+    assert all(r["acc"] and not r["error"] for r in results), results
 
 
 def test_graders_do_not_echo_responses_into_the_logs(capfd):

@@ -3,7 +3,8 @@
     reward.py    compute_score: the entry point, its caches and time bounds (state in one RewardState object)
     fast.py      the in-thread scan that settles common responses exactly, without math-verify
     verdict.py   the exact verdict (math-verify with the paper's settings) and the grader subprocess's main
-    pool.py      the pool of time-bounded grader subprocesses
+    pool.py      the pool of time-bounded grader subprocesses: checkout, retry on a dead grader, restarts
+    grader.py    one grader subprocess seen from the parent: deadline-bounded pipe I/O, kill and reap
     sll.py       ANTLR's SLL-first parsing inside graders (the same trees as LL, faster)
 
 May import: the standard library, math-verify and its LaTeX parser; nothing of verl or torch, so graders start

@@ -32,8 +32,11 @@ comes close; math-verify would spend seconds or exhaust its recursion on it).
 Safety: every call returns within `timeout_s` (kwarg, else env ABC_VERL_REWARD_TIMEOUT_S, default 5 s),
 queueing for a grader included; only the first calls of a process, while its graders boot (about 1 s), may wait
 up to 60 s. It never raises for anything in a response or ground truth: failures score 0 and say why in
-"error". Nothing from a response is evaluated as code (math-verify parses LaTeX with an ANTLR grammar; the
-graders get JSON lines). Memory is bounded: inputs are capped, caches are LRU-bounded, and each grader caps
+"error". A grader that dies under a call (killed, crashed) is replaced and the call retried on another within
+the same bound; only an input on which two graders in a row died scores 0, with error "poison input: ...". A
+hung grader is killed at the call's deadline (error "timeout: ..."); see tests/test_reward_faults.py. Nothing
+from a response is evaluated as code (math-verify parses LaTeX with an ANTLR grammar; the graders get JSON
+lines). Memory is bounded: inputs are capped, caches are LRU-bounded, and each grader caps
 its address space (env ABC_VERL_GRADER_MEM_MB, default 2048). Graders per process: env
 ABC_VERL_REWARD_WORKERS (default 2).
 
