@@ -1,5 +1,5 @@
 """The benchmarks measure what they claim: the GPU check's plain-torch baseline is verl's `vanilla`, and its
-`abc_token_mean` is the plugin's loss; both benchmark scripts run end to end on a small size."""
+`abc_token_mean` is the plugin's loss; the benchmark scripts run end to end on a small size."""
 
 import importlib.util
 import json
@@ -57,3 +57,13 @@ def test_benchmark_scripts_run_and_write_json(tmp_path, monkeypatch, capsys):
     record = json.loads((tmp_path / "bench_loss.json").read_text())
     assert set(record["rows"]) == {"vanilla", "abc"} and record["ratio_abc_vanilla"] > 0
     assert "abc / vanilla time ratio" in capsys.readouterr().out
+
+
+def test_reward_manager_benchmark_runs_both_managers_in_verls_reward_loop(tmp_path, monkeypatch, capsys):
+    bench = load("bench_reward_manager")
+    monkeypatch.setattr(bench, "RESULTS", tmp_path)
+    assert bench.main(["--prompts", "2", "--rounds", "1"]) == 0  # 16 responses, scored alike by both (else exit)
+    record = json.loads(next(tmp_path.glob("bench_reward_manager_*.json")).read_text())
+    assert record["responses"] == 16 and set(record["managers"]) == {"naive", "abc_math"}
+    assert record["speedup_abc_math_over_naive"] > 0 and 0 < record["mean_tokens"] <= bench.MAX_TOKENS
+    assert "speed-up of abc_math over naive + compute_score" in capsys.readouterr().out
