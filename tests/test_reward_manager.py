@@ -243,3 +243,25 @@ def test_configuration_errors_name_the_key(tokenizer_dir, tokenizer):
     both = compose(tokenizer_dir, "reward.custom_reward_function.path=pkg://abc_verl.rewards")
     with pytest.raises(ValueError, match=r"reward.custom_reward_function.path='pkg://abc_verl.rewards' is set too"):
         run_reward_loop(both, tokenizer, [[5]], [{}])
+
+
+def test_graders_boot_when_the_manager_is_built_not_at_the_first_slow_response(config):
+    """verl builds the manager at trainer start; graders then boot during the first rollout, so the first
+    responses that need math-verify do not wait for them (nor hold executor threads the others queue for)."""
+    import time
+
+    from verl.experimental.reward_loop import RewardLoopWorker
+
+    from abc_verl.rewards import reward
+
+    reward.shutdown_graders()
+    assert reward._state.pool is None
+
+    async def build() -> None:
+        RewardLoopWorker(config)
+
+    asyncio.run(build())
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (reward._state.pool and len(reward._state.pool._alive) == 2):
+        time.sleep(0.1)
+    assert reward._state.pool is not None and len(reward._state.pool._alive) == 2  # ABC_VERL_REWARD_WORKERS default

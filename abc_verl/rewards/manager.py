@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from numbers import Real
 from typing import Any
 
@@ -56,7 +57,7 @@ from abc_verl.names import (
     REWARD_REASON,
     TRUNCATED,
 )
-from abc_verl.rewards.reward import compute_score
+from abc_verl.rewards.reward import compute_score, grader_pool
 from abc_verl.rewards.verdict import GOLD_UNPARSABLE
 
 logger = logging.getLogger(__name__)
@@ -142,6 +143,13 @@ def _timeout_kwargs(config: Any) -> dict:
     return {"timeout_s": float(value)}
 
 
+def _warm_graders() -> None:
+    try:
+        grader_pool().warm_up()
+    except Exception as e:  # a bad ABC_VERL_REWARD_* variable: compute_score reports it on the first call
+        logger.warning("abc_verl: graders not started ahead of use: %s", e)
+
+
 class ABCMathRewardManager(RewardManagerBase):
     """verl reward manager "abc_math" (abc_verl.names.REWARD_MANAGER): compute_score plus diagnostics."""
 
@@ -166,6 +174,9 @@ class ABCMathRewardManager(RewardManagerBase):
         self.max_tokens = OmegaConf.select(config, "actor_rollout_ref.rollout.response_length", default=None)
         if self.max_tokens is None:
             self.max_tokens = OmegaConf.select(config, "data.max_response_length", default=None)
+        # Boot this process's graders while the first rollout is generated, not when the first responses that
+        # need one arrive (they would wait ~1 s for it, holding executor threads other responses queue for).
+        threading.Thread(target=_warm_graders, name="abc_math-graders", daemon=True).start()
 
     async def run_single(self, data: DataProto) -> dict:
         item = data[-1]  # for multi-sequence outputs the reward is the last sequence's, as verl's managers do
