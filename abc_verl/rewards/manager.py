@@ -30,6 +30,9 @@ response at a time in a reward worker, away from the trainer's logger. What stop
     compute_data_metrics (trainer/ppo/metric_utils.py:429) reads only tensors;
   - groups with zero reward spread: the estimator returns (advantages, returns) only, with no metrics dict
     (trainer/ppo/v1/trainer_base.py:1775); abc_verl's "grpo_paper" prints the count in the trainer's log instead.
+  - the reward's time per step: the v1 trainer times "reward" only with a colocated reward model
+    (trainer/ppo/v1/trainer_base.py:577-579); each response's time (agent_loop.py:1029) becomes
+    timing_s/agent_loop/compute_score/* only in the legacy trainer's AgentLoopManager (agent_loop.py:1256-1280).
 What verl does log per step: `critic/score/mean` (the accuracy: the reward is 0/1) and `response_length/*`.
 """
 
