@@ -1,10 +1,13 @@
-"""Names abc-verl defines once: the loss mode and estimator verl looks up, the metric keys the loss logs, and
-the environment variables it reads. No imports, so any module (and the grader subprocesses) can use it.
+"""Names abc-verl defines once: the loss mode, estimator and reward manager verl looks up, the metric keys the
+loss and the reward log, and the environment variables it reads. No imports, so any module (and the grader
+subprocesses) can use it.
 """
 
 # verl's policy loss and advantage estimator registered by abc_verl.plugin
 LOSS_MODE = "abc"
 ADV_ESTIMATOR = "grpo_paper"
+# verl's reward manager registered by abc_verl.plugin: reward.reward_manager.name=abc_math
+REWARD_MANAGER = "abc_math"
 
 # the four (sign of A, side of 1 of the ratio) quadrants; see abc_verl.objective
 QUADRANTS = ("q1", "q2", "q3", "q4")
@@ -24,3 +27,27 @@ DEFAULT_DATA_DIR = "~/data/abc_verl"
 REWARD_TIMEOUT_ENV = "ABC_VERL_REWARD_TIMEOUT_S"
 REWARD_WORKERS_ENV = "ABC_VERL_REWARD_WORKERS"
 GRADER_MEM_ENV = "ABC_VERL_GRADER_MEM_MB"
+
+# reward extra info of manager "abc_math", per response, besides compute_score's score / acc / pred / error.
+# verl's validation logs each number per data source as val-aux/<data_source>/<key>/mean@<n> (the mean over
+# prompts of the mean over their n responses); see abc_verl.rewards.manager.
+NO_ANSWER = "no_answer"  # 1.0: the response has no extractable answer (none boxed, empty, special tokens only)
+TRUNCATED = "truncated"  # 1.0: the response reached actor_rollout_ref.rollout.response_length tokens
+GRADER_TIMEOUT = "grader_timeout"  # 1.0: the grader ran out of time (score 0)
+GRADER_ERROR = "grader_error"  # 1.0: the grader failed otherwise (score 0)
+BAD_INPUT = "bad_input"  # 1.0: no / non-text / unparsable ground truth, empty or special-tokens-only response
+RESPONSE_TOKENS = "response_tokens"  # the response's length in tokens
+RESPONSE_TOKENS_CORRECT = "response_tokens_correct"  # the length when correct, else None (left out of means)
+RESPONSE_TOKENS_WRONG = "response_tokens_wrong"  # the length when wrong, else None
+REWARD_REASON = "reason"  # why the score is what it is: one of abc_verl.rewards.manager.REASONS (text: not a metric)
+REWARD_DIAGNOSTICS = (
+    NO_ANSWER,
+    TRUNCATED,
+    GRADER_TIMEOUT,
+    GRADER_ERROR,
+    BAD_INPUT,
+    RESPONSE_TOKENS,
+    RESPONSE_TOKENS_CORRECT,
+    RESPONSE_TOKENS_WRONG,
+)
+VAL_REWARD_METRIC_PREFIX = "val-aux/"  # + f"{data_source}/{key}/mean@{n}": verl's validation metric of a key

@@ -1,8 +1,10 @@
-"""Registers ABC-GRPO with verl: policy loss "abc" and advantage estimator "grpo_paper".
+"""Registers ABC-GRPO with verl: policy loss "abc", advantage estimator "grpo_paper", reward manager "abc_math".
 
 verl imports this module in every process it starts (driver, TaskRunner, every worker) through the
 "verl.plugins" entry point, or through VERL_USE_EXTERNAL_MODULES=abc_verl. Registration is idempotent
-and never replaces a loss or estimator that another module registered under the same name.
+and never replaces a loss, estimator or reward manager that another module registered under the same name.
+The reward manager is registered eagerly, in every process: verl's RewardManagerConfig asserts at construction
+that its name is registered, wherever the config is built (importing verl's reward loop costs ~0.5 s).
 Check that it is active with `abc-verl info`.
 """
 
@@ -107,6 +109,16 @@ def _register(registry: dict[str, Any], register: Any, name: str, fn: Any) -> No
 register_resolver()  # ${abc_verl.attn_implementation:} in the recipes, resolved by verl's driver and TaskRunner
 _register(POLICY_LOSS_REGISTRY, register_policy_loss, LOSS_MODE, compute_policy_loss_abc)
 _register(ADV_ESTIMATOR_REGISTRY, register_adv_est, ADV_ESTIMATOR, compute_grpo_paper_advantage)
+
+
+def _register_reward_manager() -> None:
+    # The manager module registers "abc_math" as its last statement (abc_verl.rewards.manager.register_manager):
+    # when it is the module that set off `import verl`, this import finds it half-loaded and it registers itself
+    # once it has finished loading; either way it is registered by the end of `import verl` or of that module.
+    import abc_verl.rewards.manager  # noqa: F401
+
+
+_register_reward_manager()
 
 if os.getenv("VERL_PLATFORM", "").strip().lower() == "cpu":  # opt-in CPU platform (abc_verl.cpu.platform)
     from abc_verl.cpu import platform as _cpu_platform  # noqa: F401

@@ -1,6 +1,6 @@
 """The benchmarks measure what they claim: the GPU check's plain-torch baseline is verl's `vanilla`, and its
 `abc_token_mean` is the plugin's loss; the benchmark scripts run end to end on a small size (the reward soak in
-its --quick mode, 20,000 calls, about 40 s)."""
+its --quick mode, 20,000 calls, about 40 s; the reward managers on 16 responses)."""
 
 import importlib.util
 import json
@@ -74,3 +74,13 @@ def test_reward_soak_quick_runs_and_writes_json(tmp_path, capsys):
     # one call in 10 boxes a new answer: at least 2,000 new verdict cache entries (fewer than the 16,384 bound)
     assert 2_000 <= record["memory"]["verdict_cache"]["end"] < record["memory"]["verdict_cache"]["bound"]
     assert "calls/s" in capsys.readouterr().out
+
+
+def test_reward_manager_benchmark_runs_both_managers_in_verls_reward_loop(tmp_path, monkeypatch, capsys):
+    bench = load("bench_reward_manager")
+    monkeypatch.setattr(bench, "RESULTS", tmp_path)
+    assert bench.main(["--prompts", "2", "--rounds", "1"]) == 0  # 16 responses, scored alike by both (else exit)
+    record = json.loads(next(tmp_path.glob("bench_reward_manager_*.json")).read_text())
+    assert record["responses"] == 16 and set(record["managers"]) == {"naive", "abc_math"}
+    assert record["speedup_abc_math_over_naive"] > 0 and 0 < record["mean_tokens"] <= bench.MAX_TOKENS
+    assert "speed-up of abc_math over naive + compute_score" in capsys.readouterr().out

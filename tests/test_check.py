@@ -127,8 +127,35 @@ def test_unknown_loss_mode_fails_in_the_plugin_check():
     assert "actor_rollout_ref.actor.policy_loss.loss_mode='abd'" in results["plugin"][1]
 
 
+def test_misspelled_reward_manager_fails_naming_the_registered_ones():
+    ok, results = check("qwen3_1.7b_abc", "reward.reward_manager.name=abc_mat")
+    assert not ok and results["reward"][0] == "FAIL"
+    detail = results["reward"][1]
+    assert "reward.reward_manager.name='abc_mat'" in detail
+    assert "registered reward managers: " in detail and "abc_math" in detail and "naive" in detail
+
+
+def test_custom_function_beside_the_manager_fails_naming_both_keys():
+    ok, results = check("qwen3_1.7b_abc", "reward.custom_reward_function.path=pkg://abc_verl.rewards")
+    assert not ok and results["reward"][0] == "FAIL"
+    assert "reward.custom_reward_function.path" in results["reward"][1] and "abc_math" in results["reward"][1]
+
+
+def test_custom_function_route_still_passes_with_verls_naive_manager():
+    ok, results = check(
+        "qwen3_1.7b_grpo",
+        "reward.reward_manager.name=naive",
+        "reward.custom_reward_function.path=pkg://abc_verl.rewards",
+    )
+    assert results["reward"][0] == "PASS" and "NaiveRewardManager" in results["reward"][1], results["reward"]
+
+
 def test_missing_reward_module_fails_naming_the_key():
-    ok, results = check("qwen3_1.7b_grpo", "reward.custom_reward_function.path=pkg://abc_verl.rewardz")
+    ok, results = check(
+        "qwen3_1.7b_grpo",
+        "reward.reward_manager.name=naive",
+        "reward.custom_reward_function.path=pkg://abc_verl.rewardz",
+    )
     assert not ok and results["reward"][0] == "FAIL"
     assert "reward.custom_reward_function" in results["reward"][1] and "rewardz" in results["reward"][1]
 

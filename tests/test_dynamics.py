@@ -225,3 +225,26 @@ def test_a_directory_of_verl_logs_from_several_launches_is_one_run(tmp_path):
     run = load_run("abc", run_dir)
     steps, entropy = run.points("entropy")
     assert steps == [1, 2, 3, 4] and entropy == [1.0, 1.0, 0.5, 0.5]  # step 3 re-logged by the resumed launch
+
+
+def test_no_answer_share_of_the_reward_manager_is_read_kept_and_drawn(tmp_path):
+    """abc_math's validation diagnostic val-aux/<source>/no_answer/mean@<n>: per validation step, each source's
+    value at its largest n, averaged over sources; written to the curves CSV and read back; drawn in panel (d)."""
+    from abc_verl.dynamics.plot import draw
+
+    lines = [
+        {"step": 1, "data": {"critic/score/mean": 0.5, "actor/entropy": 1.0}},
+        # aime24: n=8 wins over n=2 (0.25); amc23 0.5 -> (0.25 + 0.5) / 2 = 0.375
+        {"step": 2, "data": {"val-aux/aime24/no_answer/mean@2": 0.75, "val-aux/aime24/no_answer/mean@8": 0.25}},
+        {"step": 2, "data": {"val-aux/amc23/no_answer/mean@8": 0.5, "val-aux/amc23/no_answer/std@8": 0.1}},
+        {"step": 2, "data": {"critic/score/mean": 0.75, "actor/entropy": 0.5}},
+    ]
+    log = tmp_path / "run.jsonl"
+    log.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    run = load_run("abc", log)
+    assert run.points("no_answer") == ([2], [0.375])
+    write_curves_csv(run, tmp_path / "abc.csv")
+    assert load_run("abc", tmp_path / "abc.csv").points("no_answer") == ([2], [0.375])
+    assert load_run("grpo", VERL_GRPO).points("no_answer") == ([], [])  # a log without it: no curve, no error
+    draw([run], tmp_path / "dynamics.png", smooth=1)
+    assert png_size(tmp_path / "dynamics.png") == (1500, 900)

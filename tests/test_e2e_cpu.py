@@ -1,7 +1,8 @@
 """verl's real trainer end to end on CPU (`python -m verl.trainer.main_ppo`, no GPU), through the README's launcher.
 
 `examples/tiny_cpu_abc.sh` builds a tiny Qwen3 and a maths set offline, trains 2 steps of ABC-GRPO with a
-checkpoint, then resumes for step 3 (recipe `recipes/tiny_cpu_abc.yaml`, rollout `abc_verl.cpu.rollout`), on
+checkpoint, then resumes for step 3 (recipe `recipes/tiny_cpu_abc.yaml`, rollout `abc_verl.cpu.rollout`, reward
+manager `abc_math` in verl's reward loop), on
 verl's default trainer: v1 in sync mode, with TransferQueue's controller and storage actors, as every paper
 recipe. The legacy trainer (`trainer.use_v1=false`, deprecated by verl but shipped in 0.9.1) has a test of its
 own at the end.
@@ -20,6 +21,17 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from abc_verl.names import (
+    BAD_INPUT,
+    GRADER_ERROR,
+    GRADER_TIMEOUT,
+    NO_ANSWER,
+    RESPONSE_TOKENS,
+    RESPONSE_TOKENS_CORRECT,
+    RESPONSE_TOKENS_WRONG,
+    TRUNCATED,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 LAUNCHER = ROOT / "examples" / "tiny_cpu_abc.sh"
@@ -184,6 +196,29 @@ def test_rewards_come_from_abc_verls_reward_function(run):
     assert any(k.startswith("val-core/dapo_math_17k/acc/") for k in validation), sorted(validation)
 
 
+def test_reward_manager_diagnostics_reach_verls_file_log_per_validation_source(run):
+    """The recipe's reward manager "abc_math" returns its diagnostics as reward extra info; verl's validation logs
+    each per data source as val-aux/<source>/<key>/mean@<n> (n = 2 validation samples per prompt). At training
+    time verl 0.9.1 logs no reward extra info (abc_verl.rewards.manager says where it stops)."""
+    validation = run["logs"]["steps_1_2"][2]
+    prefix = "val-aux/dapo_math_17k"
+    flags = {key: validation[f"{prefix}/{key}/mean@2"] for key in (NO_ANSWER, TRUNCATED, GRADER_TIMEOUT, BAD_INPUT)}
+    assert all(0.0 <= v <= 1.0 for v in flags.values()), flags
+    # clean data and integer answers (settled in-thread): no bad input, no grader time-out or error
+    assert flags[GRADER_TIMEOUT] == flags[BAD_INPUT] == validation[f"{prefix}/{GRADER_ERROR}/mean@2"] == 0.0
+    # a right answer has an answer: the shares of right and of answerless responses add up to at most 1
+    assert validation["val-core/dapo_math_17k/acc/mean@2"] + flags[NO_ANSWER] <= 1.0 + 1e-9
+    # responses are 1..16 tokens (data.max_response_length); an answerless one at the limit is a truncated one
+    assert 1.0 <= validation[f"{prefix}/{RESPONSE_TOKENS}/mean@2"] <= 16.0
+    lengths = [
+        k
+        for k in validation
+        if k.startswith((f"{prefix}/{RESPONSE_TOKENS_CORRECT}/mean@", f"{prefix}/{RESPONSE_TOKENS_WRONG}/mean@"))
+    ]
+    assert lengths and all(1.0 <= validation[k] <= 16.0 for k in lengths), lengths
+    assert not [k for k in validation if "/reason/" in k]  # text fields are not metrics
+
+
 def test_rollout_gets_the_trainers_weights_after_every_step(run):
     for step, data in _training_steps(run).items():
         # the HF rollout's log-probs equal the FSDP actor's: it samples with the weights the actor trained
@@ -192,14 +227,19 @@ def test_rollout_gets_the_trainers_weights_after_every_step(run):
         assert f"hf rollout: replica 0 loaded 25 tensors for step {step}" in run["output"], step
 
 
-def test_legacy_trainer_still_runs_the_abc_loss(run, tmp_path):
+@pytest.mark.parametrize("reward", ["abc_math", "naive"])
+def test_legacy_trainer_still_runs_the_abc_loss(run, tmp_path, reward):
     """verl 0.9.1 still ships the legacy trainer (`trainer.use_v1=false`, `main_ppo_v0.py`), whose warning says
-    it will be removed; one step of it, with the tiny model and data the launcher built."""
+    it will be removed; one step of it, with the tiny model and data the launcher built. It is the trainer that
+    logs the reward's time per step (timing_s/agent_loop/compute_score/*): once with the recipe's manager
+    "abc_math", once with verl's naive manager calling compute_score, same seed."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
     log = tmp_path / "legacy.jsonl"
     env.update(ABC_VERL_TINY=str(run["work"]), VERL_PLATFORM="cpu", VERL_FILE_LOGGER_PATH=str(log))
     cmd = [sys.executable, "-m", "verl.trainer.main_ppo", "--config-path", str(ROOT / "recipes")]
     cmd += ["--config-name", "tiny_cpu_abc", "trainer.use_v1=false", "trainer.total_training_steps=1"]
+    if reward == "naive":
+        cmd += ["reward.reward_manager.name=naive", "reward.custom_reward_function.path=pkg://abc_verl.rewards"]
     cmd += ["trainer.save_freq=-1", "trainer.test_freq=-1", f"trainer.default_local_dir={tmp_path / 'ckpt'}"]
     cmd += [f"hydra.run.dir={tmp_path / 'hydra'}"]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=400, cwd=tmp_path)
@@ -209,6 +249,7 @@ def test_legacy_trainer_still_runs_the_abc_loss(run, tmp_path):
     data = _read_log(log)[1]
     assert sum(data[q] for q in QUADRANTS) == pytest.approx(data["actor/pg_clipfrac"], abs=1e-6)
     assert data["actor/abc/rollout_is_weight_mean"] == pytest.approx(1.0, abs=1e-3)
+    assert 0.0 < data["timing_s/agent_loop/compute_score/mean"] < 60.0  # seconds per response, reward worker trip
 
 
 def test_launcher_ends_with_a_summary_and_keeps_the_current_folder_clean(run):

@@ -84,10 +84,27 @@ def test_each_subpackage_says_what_it_holds_and_may_import(package):
     assert all(name in doc for name in listed), (package, sorted(n for n in listed if n not in doc))
 
 
+def test_rewards_import_no_verl_or_torch_except_the_manager():
+    """Graders and compute_score start fast in any process: only abc_verl.rewards.manager (a verl class) imports
+    verl, and no other module of abc_verl.rewards imports it (abc_verl.plugin loads it, inside a function)."""
+    offenders = []
+    for name, tree in modules().items():
+        if not name.startswith("abc_verl.rewards") or name == "abc_verl.rewards.manager":
+            continue
+        for node in ast.walk(tree):  # function-level imports too: a grader must never load verl
+            targets = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                targets = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            offenders += [f"{name}: {t}" for t in targets if t.split(".")[0] in ("verl", "torch")]
+            offenders += [f"{name}: {t}" for t in targets if t == "abc_verl.rewards.manager"]
+    assert offenders == []
+
+
 def test_names_are_defined_once_in_abc_verl_names():
-    """Metric keys, reward env variables, loss mode and estimator appear as string constants only there."""
+    """Metric keys, reward env variables, loss mode, estimator and reward manager appear as string constants only
+    there."""
     owned = ("actor/abc/", "actor/pg_clipfrac", "ABC_VERL_REWARD_", "ABC_VERL_GRADER_")
-    exact = {'"grpo_paper"', '"q1"'}
+    exact = {'"grpo_paper"', '"q1"', '"abc_math"', '"no_answer"', '"grader_timeout"', '"response_tokens"'}
     offenders = []
     for name, tree in modules().items():
         if name == "abc_verl.names":

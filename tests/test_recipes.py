@@ -77,7 +77,8 @@ def test_paper_knobs(composed, model, prompts, mini, prompt_len, response_len, s
     assert c["algorithm"]["adv_estimator"] == "grpo_paper"
     assert c["algorithm"]["rollout_correction"]["rollout_is"] == "token"
     assert c["algorithm"]["rollout_correction"]["rollout_is_threshold"] == 2.0
-    assert c["reward"]["custom_reward_function"] == {"path": "pkg://abc_verl.rewards", "name": "compute_score"}
+    # the paper's reward through abc_verl's reward manager, not verl's naive one with a custom function
+    assert c["reward"]["reward_manager"]["name"] == "abc_math" and c["reward"]["custom_reward_function"]["path"] is None
     assert (c["trainer"]["total_epochs"], c["trainer"]["save_freq"], c["trainer"]["n_gpus_per_node"]) == (
         5,
         save_freq,
@@ -129,6 +130,7 @@ def test_smoke_recipe_is_the_abc_recipe_on_one_gpu_at_small_sizes(composed, mode
     for key in (
         "actor_rollout_ref.actor.policy_loss.loss_mode",
         "algorithm.adv_estimator",
+        "reward.reward_manager.name",
         "actor_rollout_ref.rollout.n",
     ):
         assert smoke[key] == full[key]

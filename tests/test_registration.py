@@ -11,8 +11,11 @@ import pytest
 
 PROBE = (
     "import verl; from verl.trainer.ppo.core_algos import get_policy_loss_fn, get_adv_estimator_fn; "
-    "print(get_policy_loss_fn('abc').__module__, get_adv_estimator_fn('grpo_paper').__module__)"
+    "from verl.experimental.reward_loop.reward_manager import get_reward_manager_cls; "
+    "print(get_policy_loss_fn('abc').__module__, get_adv_estimator_fn('grpo_paper').__module__, "
+    "get_reward_manager_cls('abc_math').__module__)"
 )
+REGISTERED = ["abc_verl.plugin", "abc_verl.plugin", "abc_verl.rewards.manager"]
 
 
 def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
@@ -24,35 +27,43 @@ def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
 def test_import_verl_alone_registers_through_the_entry_point():
     result = run_python(PROBE)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["abc_verl.plugin", "abc_verl.plugin"]
+    assert result.stdout.split() == REGISTERED
 
 
 def test_verl_use_external_modules_registers_without_the_entry_point():
     result = run_python(PROBE, VERL_USE_EXTERNAL_PLUGINS="none", VERL_USE_EXTERNAL_MODULES="abc_verl")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["abc_verl.plugin", "abc_verl.plugin"]
+    assert result.stdout.split() == REGISTERED
     # and without either route nothing registers: the probe above really tests the route
     result = run_python(PROBE, VERL_USE_EXTERNAL_PLUGINS="none")
     assert result.returncode != 0 and "Unsupported loss mode: abc" in result.stderr
 
 
-@pytest.mark.parametrize("first", ["abc_verl.config", "abc_verl.plugin", "abc_verl.cpu.platform", "abc_verl.advantage"])
+@pytest.mark.parametrize(
+    "first",
+    ["abc_verl.config", "abc_verl.plugin", "abc_verl.cpu.platform", "abc_verl.advantage", "abc_verl.rewards.manager"],
+)
 def test_registration_survives_any_import_order(first):
     """verl loads the plugin in the middle of `import verl`, maybe while one of our modules is importing verl."""
     result = run_python(f"import {first}; " + PROBE, VERL_PLATFORM="cpu")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split()[-2:] == ["abc_verl.plugin", "abc_verl.plugin"]
+    assert result.stdout.split()[-3:] == REGISTERED
 
 
 def test_registration_is_idempotent_and_leaves_builtins_alone():
+    from verl.experimental.reward_loop.reward_manager import NaiveRewardManager
+    from verl.experimental.reward_loop.reward_manager.registry import REWARD_MANAGER
     from verl.trainer.ppo import core_algos
 
     import abc_verl.plugin
+    from abc_verl.rewards.manager import ABCMathRewardManager
 
-    before = dict(core_algos.POLICY_LOSS_REGISTRY), dict(core_algos.ADV_ESTIMATOR_REGISTRY)
+    before = dict(core_algos.POLICY_LOSS_REGISTRY), dict(core_algos.ADV_ESTIMATOR_REGISTRY), dict(REWARD_MANAGER)
     importlib.reload(abc_verl.plugin)  # a second registration from the same module must not raise
     assert core_algos.POLICY_LOSS_REGISTRY == before[0]
     assert core_algos.ADV_ESTIMATOR_REGISTRY == before[1]
+    assert REWARD_MANAGER == before[2] and REWARD_MANAGER["abc_math"] is ABCMathRewardManager
+    assert REWARD_MANAGER["naive"] is NaiveRewardManager
     assert core_algos.POLICY_LOSS_REGISTRY["vanilla"] is core_algos.compute_policy_loss_vanilla
     assert core_algos.ADV_ESTIMATOR_REGISTRY["grpo"] is core_algos.compute_grpo_outcome_advantage
 
@@ -79,18 +90,20 @@ def test_registered_inside_a_real_local_ray_worker():
     ray = pytest.importorskip("ray")
 
     @ray.remote(num_cpus=0)
-    def probe() -> tuple[str, str, str]:
+    def probe() -> tuple[str, str, str, str]:
         import verl  # noqa: F401  # a fresh worker process: only verl's plugin discovery can register us
+        from verl.experimental.reward_loop.reward_manager import get_reward_manager_cls
         from verl.trainer.ppo.core_algos import get_adv_estimator_fn, get_policy_loss_fn
 
-        return get_policy_loss_fn("abc").__module__, get_adv_estimator_fn("grpo_paper").__module__, str(os.getpid())
+        loss, adv = get_policy_loss_fn("abc").__module__, get_adv_estimator_fn("grpo_paper").__module__
+        return loss, adv, get_reward_manager_cls("abc_math").__module__, str(os.getpid())
 
     ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
     try:
-        loss_module, adv_module, pid = ray.get(probe.remote(), timeout=240)
+        *modules, pid = ray.get(probe.remote(), timeout=240)
     finally:
         ray.shutdown()
-    assert (loss_module, adv_module) == ("abc_verl.plugin", "abc_verl.plugin")
+    assert modules == REGISTERED
     assert pid != str(os.getpid())
 
 
@@ -99,6 +112,7 @@ def test_info_command_reports_the_plugin_active():
     assert result.returncode == 0, result.stdout + result.stderr
     assert "PASS loss mode 'abc': abc_verl.plugin.compute_policy_loss_abc" in result.stdout
     assert "PASS adv estimator 'grpo_paper'" in result.stdout
+    assert "PASS reward manager 'abc_math': abc_verl.rewards.manager.ABCMathRewardManager" in result.stdout
 
 
 def test_cpu_platform_is_off_unless_asked_for():

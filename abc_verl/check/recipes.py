@@ -11,8 +11,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-# Mappings passed on as keyword arguments to another library: any key is allowed below these.
-FREE_FORM = ("ray_kwargs.ray_init", "reward.custom_reward_function.reward_kwargs")
+# Mappings passed on as keyword arguments to another library: any key is allowed below these. verl's reward
+# managers read reward.reward_kwargs (DAPO's, abc_math's timeout_s) though ppo_trainer.yaml does not declare it.
+FREE_FORM = ("ray_kwargs.ray_init", "reward.custom_reward_function.reward_kwargs", "reward.reward_kwargs")
 
 
 def recipes_dir() -> Path:
@@ -84,6 +85,7 @@ def _walk(node: Any, ref: Any, path: str, found: list[str]) -> None:
     if not isinstance(node, dict) or not isinstance(ref, dict) or not ref or path.rstrip(".") in FREE_FORM:
         return  # a leaf, or a mapping verl leaves open
     allowed = set(ref) | _target_fields(node.get("_target_"))
+    allowed |= {free.rpartition(".")[2] for free in FREE_FORM if free.rpartition(".")[0] == path.rstrip(".")}
     for key, value in node.items():
         if key in allowed:
             _walk(value, ref.get(key, {}), f"{path}{key}.", found)

@@ -14,7 +14,9 @@ then checks, printing one PASS / FAIL / SKIP line each and exiting 1 on any FAIL
               backend at verl's pinned version, flash-attn or sdpa, torch's CUDA build on this driver, and
               enough Ray CPUs for the trainer's own actors (SKIP where only a GPU node can tell)
   data        train / val parquet files, when present: schema, rows, a prompt through the chat template
-  reward      the reward function loads as verl loads it and scores gold answers 1.0, a wrong one 0.0
+  reward      the reward manager (abc_math: built as verl's reward workers build it) or custom reward function
+              loads as verl loads it and scores gold answers 1.0, a wrong one 0.0; an unknown manager name fails
+              here, naming the registered ones
   train       3 optimizer steps of the recipe's loss through verl's FSDP2 engine on a tiny random Qwen3 (CPU)
 """
 
@@ -32,12 +34,14 @@ from typing import Any
 from abc_verl.check import launch as check_launch
 from abc_verl.check.errors import CheckFailed, Skip
 from abc_verl.check.recipes import compose_recipe, explain_override_error, find_recipe, unknown_keys
-from abc_verl.names import CLIPFRAC, PG_CLIPFRAC, QUADRANTS
+from abc_verl.names import CLIPFRAC, PG_CLIPFRAC, QUADRANTS, REWARD_MANAGER
 
 DEFAULT_RECIPE = "qwen3_1.7b_abc"
 LOSS_KEY = "actor_rollout_ref.actor.policy_loss.loss_mode"
 ADV_KEY = "algorithm.adv_estimator"
 REWARD_KEY = "reward.custom_reward_function"
+MANAGER_KEY = "reward.reward_manager.name"
+WRONG = "So it is $\\boxed{-987654321}$."
 
 
 def check_validate(config: Any) -> str:
@@ -102,25 +106,71 @@ def check_data(config: Any) -> str:
 
 
 def check_reward(config: Any) -> str:
+    from verl.experimental.reward_loop.reward_manager.registry import REWARD_MANAGER as REGISTERED
     from verl.trainer.ppo.reward import get_custom_reward_fn, resolve_reward_manager_cls
 
     from abc_verl.check.data import gold_rows
 
+    name = config.reward.reward_manager.name
+    try:
+        manager = resolve_reward_manager_cls(config)
+    except Exception as e:  # an unknown registered name (ValueError), a module that does not import...
+        known = f"; registered reward managers: {', '.join(sorted(REGISTERED))}"
+        raise CheckFailed(f"{MANAGER_KEY}={name!r}: {type(e).__name__}: {e}{known}") from None
     try:
         fn = get_custom_reward_fn(config)
-        manager = resolve_reward_manager_cls(config)
     except Exception as e:  # verl raises ImportError, AttributeError, FileNotFoundError...
         raise CheckFailed(f"{REWARD_KEY}: {type(e).__name__}: {e}") from None
-    if fn is None:
-        raise CheckFailed(f"{REWARD_KEY}.path is not set: verl would fall back to its built-in scorers")
     rows, where = gold_rows(config, n=4)
+    if name == REWARD_MANAGER and config.reward.reward_manager.source == "register":
+        return _check_reward_manager(config, rows, where)
+    if fn is None:
+        raise CheckFailed(
+            f"{REWARD_KEY}.path is not set and {MANAGER_KEY}={name!r}: verl would fall back to its built-in scorers"
+        )
     for row in rows:
         gold, source = row["answer"], row["data_source"]
         right = _score(fn(data_source=source, solution_str=f"So it is $\\boxed{{{gold}}}$.", ground_truth=gold))
-        wrong = _score(fn(data_source=source, solution_str="So it is $\\boxed{-987654321}$.", ground_truth=gold))
+        wrong = _score(fn(data_source=source, solution_str=WRONG, ground_truth=gold))
         if (right, wrong) != (1.0, 0.0):
             raise CheckFailed(f"{REWARD_KEY}: gold {gold!r} scored {right} (want 1.0), a wrong one {wrong} (want 0.0)")
     return f"{len(rows)} gold answers from {where} score 1.0, wrong ones 0.0 ({manager.__name__})"
+
+
+def _check_reward_manager(config: Any, rows: list[dict], where: str) -> str:
+    """Build the manager as verl's reward workers do and score each gold answer and a wrong one through it."""
+    import asyncio
+
+    from verl.trainer.ppo.reward import load_reward_manager
+
+    from abc_verl.cpu.tiny import build_tokenizer
+    from abc_verl.rewards.manager import reward_batch
+
+    tokenizer = build_tokenizer()  # offline: any byte-level tokenizer decodes these answers back exactly
+
+    def encode(text: str) -> list[int]:
+        return tokenizer.encode(text, add_special_tokens=False)
+
+    responses = [encode(f"So it is $\\boxed{{{row['answer']}}}$.") for row in rows] + [encode(WRONG)] * len(rows)
+    golds = [{"ground_truth": row["answer"]} for row in rows] * 2
+    data = reward_batch(responses, golds, [row["data_source"] for row in rows] * 2, tokenizer.pad_token_id)
+
+    async def score_all() -> list[dict]:
+        manager = load_reward_manager(config, tokenizer)  # inside the loop: the manager keeps the running loop
+        return await asyncio.gather(*(manager.run_single(data[i : i + 1]) for i in range(len(data))))
+
+    try:
+        outputs = asyncio.run(score_all())
+    except ValueError as e:  # the manager's own configuration errors (timeout_s, a custom function set too)
+        raise CheckFailed(f"{MANAGER_KEY}={REWARD_MANAGER!r}: {e}") from None
+    for i, row in enumerate(rows):
+        right, wrong = outputs[i]["reward_extra_info"], outputs[len(rows) + i]["reward_extra_info"]
+        if (right["score"], wrong["score"]) != (1.0, 0.0):
+            raise CheckFailed(
+                f"{MANAGER_KEY}={REWARD_MANAGER!r}: gold {row['answer']!r} scored {right['score']} (want 1.0; "
+                f"{right['reason']} {right['error']}), a wrong one {wrong['score']} (want 0.0)"
+            )
+    return f"{len(rows)} gold answers from {where} score 1.0, wrong ones 0.0 (reward manager {REWARD_MANAGER!r})"
 
 
 def _score(result: Any) -> float:

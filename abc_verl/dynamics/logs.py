@@ -10,8 +10,10 @@ Formats read (picked from the file's content, `.gz` accepted for any of them):
   * the per-run curve CSV that `abc-verl plot` itself writes (`DIR/curves/<run>.csv`; the shipped paper curves).
 
 Every run becomes the same canonical series (step -> value): `entropy`, `reward`, `clipfrac` (fraction of response
-tokens clipped) and `share_q1`..`share_q4` (each quadrant's fraction of that step's clip events, only on steps
-with any clipping). Missing metrics, bad lines and a truncated last line become notes, never exceptions.
+tokens clipped), `share_q1`..`share_q4` (each quadrant's fraction of that step's clip events, only on steps
+with any clipping) and `no_answer` (verl runs with reward manager abc_math: the validation share of responses
+without an extractable answer, averaged over data sources, at validation steps only). Missing metrics, bad
+lines and a truncated last line become notes, never exceptions.
 Used by `abc_verl.dynamics.cli` (`abc-verl plot --run NAME=PATH ...`).
 """
 
@@ -27,10 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from abc_verl.files import atomic_write_text
-from abc_verl.names import CLIPFRAC, PG_CLIPFRAC, QUADRANTS
+from abc_verl.names import CLIPFRAC, NO_ANSWER, PG_CLIPFRAC, QUADRANTS, VAL_REWARD_METRIC_PREFIX
 
 SHARES = tuple(f"share_{q}" for q in QUADRANTS)
-CURVES = ("entropy", "reward", "clipfrac", *SHARES)
+CURVES = ("entropy", "reward", "clipfrac", *SHARES, NO_ANSWER)
+# verl's validation metric of abc_math's no-answer flag: val-aux/<data_source>/no_answer/mean@<n>
+NO_ANSWER_KEY_RE = re.compile(re.escape(VAL_REWARD_METRIC_PREFIX) + r"(.+)/" + re.escape(NO_ANSWER) + r"/mean@(\d+)$")
 
 # First key found wins. verl: critic/score/mean is the reward function's score; critic/rewards/mean may include an
 # in-reward KL penalty, so it is only the fallback.
@@ -191,6 +195,16 @@ def _fill_verl(run: Run, records: dict[int, dict]) -> None:
                 run.series[share][step] = frac / total  # type: ignore[operator]
     if not any(any(k in d for k in VERL_QUADRANT_KEYS) for d in records.values()):
         run.notes.append("no per-quadrant clipping (actor/abc/clipfrac_q1..q4); not an abc loss run")
+    for step, data in records.items():
+        largest: dict[str, tuple[int, float]] = {}  # data source -> (n, value) of its largest n
+        for key, value in data.items():
+            match = NO_ANSWER_KEY_RE.match(key)
+            if match and (number := _number(value)) is not None:
+                n = int(match.group(2))
+                if n > largest.get(match.group(1), (-1, 0.0))[0]:
+                    largest[match.group(1)] = (n, number)
+        if largest:
+            run.series[NO_ANSWER][step] = sum(v for _, v in largest.values()) / len(largest)
 
 
 def _fill_trl(run: Run, history: list) -> None:

@@ -1,9 +1,11 @@
 """The training-dynamics figure of `abc-verl plot` (see `abc_verl.dynamics.cli` for the command and its outputs).
 
 Layout as in the paper, 2 x 3 panels: (a) Avg@k and (b) Pass@k (largest k) per benchmark over step, (c) entropy
-(log scale), (d) mean reward, (e) total clip fraction over step, (f) each quadrant's share of clip events, a bar
-per run. Lines: a centred moving mean over `smooth` training steps (points with step in [s - smooth/2,
-s + smooth/2)), raw values faint. The paper's reference runs are dashed. Fixed size: 1500 x 900 px.
+(log scale), (d) mean reward (and, crosses on a dotted line, the validation share of responses without an
+answer where the run's reward manager abc_math logged it), (e) total clip fraction over step, (f) each
+quadrant's share of clip events, a bar per run. Lines: a centred moving mean over `smooth` training steps
+(points with step in [s - smooth/2, s + smooth/2)), raw values faint. The paper's reference runs are dashed.
+Fixed size: 1500 x 900 px.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from abc_verl.dynamics.logs import Run, clip_share  # noqa: E402
 from abc_verl.files import atomic_write_bytes  # noqa: E402
-from abc_verl.names import QUADRANTS  # noqa: E402
+from abc_verl.names import NO_ANSWER, QUADRANTS  # noqa: E402
 
 FIGSIZE, DPI = (15, 9), 100  # pixel size 1500 x 900, checked by the tests
 QUADRANT_LABELS = ("Q1\nA>0, r>1", "Q2\nA>0, r<1", "Q3\nA<0, r<1", "Q4\nA<0, r>1")
@@ -84,6 +86,18 @@ def _curve_panel(ax, runs, colors, key, smooth, scale=1.0, missing="") -> None:
     integer_steps(ax)
     ax.set_xlabel("training step")
     ax.grid(alpha=0.3)
+
+
+def _no_answer_marks(ax, runs, colors) -> bool:
+    """The validation no-answer share (percent) of the runs that logged it, in the reward panel; True if any."""
+    drawn = False
+    for run in runs:
+        steps, values = run.points(NO_ANSWER)
+        if steps:
+            y = 100.0 * np.asarray(values)
+            ax.plot(steps, y, color=colors[run.name], linestyle=":", marker="x", markersize=5, linewidth=0.9)
+            drawn = True
+    return drawn
 
 
 def _largest_k(run: Run, kind: str) -> str | None:
@@ -181,6 +195,7 @@ def draw(runs: list[Run], path: Path, smooth: int) -> None:
     if any(run.points("entropy")[1] and min(run.points("entropy")[1]) > 0 for run in runs):
         ax_ent.set_yscale("log")  # ABC and GRPO entropies differ by ~4-10x at the end; log keeps both readable
     _curve_panel(ax_rew, runs, colors, "reward", smooth, scale=100.0, missing="no reward logged")
+    no_answer = _no_answer_marks(ax_rew, runs, colors)
     _curve_panel(ax_clip, runs, colors, "clipfrac", smooth, scale=100.0, missing="no clip fraction logged")
     _quadrant_panel(ax_quad, runs, colors)
     _same_steps(ax_avg, ax_pass, ax_ent, ax_rew, ax_clip)
@@ -188,7 +203,7 @@ def draw(runs: list[Run], path: Path, smooth: int) -> None:
         ax_avg: "(a) Avg@k",
         ax_pass: "(b) Pass@k",
         ax_ent: "(c) entropy",
-        ax_rew: "(d) mean reward (% correct)",
+        ax_rew: "(d) reward, x: val. no answer (%)" if no_answer else "(d) mean reward (% correct)",
         ax_clip: "(e) clipped tokens (%)",
         ax_quad: "(f) clip events per quadrant",
     }

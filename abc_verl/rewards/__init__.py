@@ -1,5 +1,8 @@
-"""The math reward verl calls: `reward.custom_reward_function.path=pkg://abc_verl.rewards`, `name=compute_score`.
+"""The paper's math reward for verl: reward manager `abc_math` (`reward.reward_manager.name=abc_math`, what the
+paper recipes use), or the custom function `reward.custom_reward_function.path=pkg://abc_verl.rewards`.
 
+    manager.py   verl reward manager "abc_math": compute_score plus per-response diagnostics (registered by
+                 abc_verl.plugin)
     reward.py    compute_score: the entry point, its caches and time bounds (state in one RewardState object)
     fast.py      the in-thread scan that settles common responses exactly, without math-verify
     verdict.py   the exact verdict (math-verify with the paper's settings) and the grader subprocess's main
@@ -8,7 +11,8 @@
     sll.py       ANTLR's SLL-first parsing inside graders (the same trees as LL, faster)
 
 May import: the standard library, math-verify and its LaTeX parser; nothing of verl or torch, so graders start
-fast and the reward runs in any process verl starts.
+fast and the reward runs in any process verl starts. The one exception is manager.py, which imports verl's reward
+loop (it is a verl class); nothing else here imports manager.py, so graders and compute_score never load verl.
 """
 
 from typing import Any
