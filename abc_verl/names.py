@@ -24,3 +24,6 @@ DEFAULT_DATA_DIR = "~/data/abc_verl"
 REWARD_TIMEOUT_ENV = "ABC_VERL_REWARD_TIMEOUT_S"
 REWARD_WORKERS_ENV = "ABC_VERL_REWARD_WORKERS"
 GRADER_MEM_ENV = "ABC_VERL_GRADER_MEM_MB"
+
+# the lock file `abc_verl.files.folder_lock` keeps in an output folder while a command writes there
+LOCK_FILE = ".abc-verl.lock"
