@@ -38,13 +38,19 @@ class Eval:
         full_env = {**os.environ, "PYTHONPATH": str(ROOT), "TOKENIZERS_PARALLELISM": "false", **(env or {})}
         cmd = [sys.executable, "-m", "abc_verl.cli", "eval", *argv]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env)
-        self.start, self._err, self.out = time.monotonic(), bytearray(), b""
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
+        self.start, self._err, self._out = time.monotonic(), bytearray(), bytearray()
+        # threads, not communicate(): an orphaned worker would hold the pipes open and block a reader forever
+        self._readers = [
+            threading.Thread(target=self._read, args=(self.proc.stderr, self._err), daemon=True),
+            threading.Thread(target=self._read, args=(self.proc.stdout, self._out), daemon=True),
+        ]
+        for reader in self._readers:
+            reader.start()
 
-    def _read(self) -> None:
-        while chunk := os.read(self.proc.stderr.fileno(), 65536):
-            self._err += chunk
+    @staticmethod
+    def _read(pipe, into: bytearray) -> None:
+        while chunk := os.read(pipe.fileno(), 65536):
+            into += chunk
 
     @property
     def err(self) -> str:
@@ -68,9 +74,9 @@ class Eval:
         return children
 
     def finish(self, timeout: float = 300) -> int:
-        self.proc.wait(timeout=timeout)  # stdout is a table: it fits in the pipe's buffer
-        self._reader.join(timeout=10)
-        self.out = self.proc.stdout.read()
+        self.proc.wait(timeout=timeout)
+        for reader in self._readers:
+            reader.join(timeout=10)
         return self.proc.returncode
 
 
