@@ -1,23 +1,49 @@
-"""The one way abc-verl writes a result file: atomically, so a reader or a killed job never sees half a file.
+"""How abc-verl writes an output folder: one atomic writer, and one lock per folder.
 
     with atomic_open(path, "w") as fh:   # or "wb"
         fh.write(...)
     atomic_write_bytes / atomic_write_text / atomic_write_json / atomic_write_jsonl(path, ...)
 
-The data go to a temporary file beside the target, with a name no other writer uses, are flushed and fsynced,
-and then `os.replace` puts the file in place in one step; on any error (Ctrl-C included) the temporary file
-is removed and the old target, if any, is left as it was. The temporary file is created with mode 0o666, so
-the kernel applies the process's umask to it exactly as to any other new file; the umask is never read or
-changed here (changing it is process-wide and races with every thread that creates files).
+    with folder_lock(out_dir, "abc-verl eval ..."):   # a second process fails at once, naming this one
+        remove_temporaries(out_dir)                     # temporary files of a killed earlier run
+
+Atomic writes: the data go to a hidden temporary file beside the target (`.<name>.<12 hex>.tmp`), with a
+name no other writer uses, are flushed and fsynced, and then `os.replace` puts the file in place in one step;
+on any error (Ctrl-C, a full disk) the temporary file is removed and the old target, if any, is left as it
+was, and an OSError names the target path. Only SIGKILL (or a power cut) can leave a temporary file behind:
+it stays hidden, and the next run removes it while it holds the folder's lock. The temporary file is
+created with mode 0o666, so the kernel applies the process's umask to it exactly as to any other new file;
+the umask is never read or changed here (changing it is process-wide and races with every thread).
+
+Folder lock: `fcntl.flock` on `<folder>/.abc-verl.lock`, which holds the holder's pid, host, start time and
+command. The kernel drops the lock when its holder dies (SIGKILL included), so a stale lock file never
+blocks anyone; a clean exit removes the file.
 """
 
 import contextlib
+import datetime
+import errno
+import fcntl
 import json
 import os
+import re
 import secrets
+import socket
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
+
+from abc_verl.names import LOCK_FILE
+
+TEMPORARY = re.compile(r"^\..+\.[0-9a-f]{12}\.tmp$")
+
+
+def _naming(e: OSError, path: Path) -> OSError:
+    """The same error, naming `path` (the target, not the hidden temporary) when it names no file or that one."""
+    if e.filename is not None and not TEMPORARY.match(Path(str(e.filename)).name):
+        return e
+    return OSError(e.errno, e.strerror or str(e), str(path))
 
 
 @contextlib.contextmanager
@@ -28,16 +54,21 @@ def atomic_open(path: str | Path, mode: str = "w", encoding: str = "utf-8") -> I
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as e:
+        raise _naming(e, path) from None
     try:
         with open(fd, mode, encoding=None if "b" in mode else encoding) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(e, OSError):
+            raise _naming(e, path) from None
         raise
 
 
@@ -59,3 +90,87 @@ def atomic_write_jsonl(path: str | Path, rows: Iterable[dict]) -> None:
     with atomic_open(path) as fh:
         for row in rows:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def remove_temporaries(folder: str | Path) -> list[Path]:
+    """Delete the atomic writer's temporary files under `folder` (left by a killed run); call it only while
+    holding `folder_lock(folder)`, so that no live writer's file is among them."""
+    removed = []
+    for path in Path(folder).rglob(".*.tmp"):
+        if TEMPORARY.match(path.name) and path.is_file():
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed.append(path)
+    return removed
+
+
+class FolderBusy(RuntimeError):
+    """Another live process holds the folder's lock; the message names it."""
+
+
+@contextlib.contextmanager
+def folder_lock(folder: str | Path, command: str) -> Iterator[Path]:
+    """Hold `folder`'s lock for this block; raise FolderBusy at once if another process holds it, or an
+    OSError naming the folder when it cannot be written (read-only, full)."""
+    folder = Path(folder)
+    lock = folder / LOCK_FILE
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = _acquire(lock)
+    except OSError as e:
+        raise OSError(e.errno, f"output folder not writable ({e.strerror})", str(e.filename or folder)) from None
+    try:
+        try:
+            _write_holder(fd, command)
+        except OSError as e:
+            raise OSError(e.errno, f"output folder not writable ({e.strerror})", str(lock)) from None
+        yield lock
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(lock)  # while still holding it: the next process creates a fresh file
+        os.close(fd)
+
+
+def _acquire(lock: Path) -> int:
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _read_holder(fd)
+            os.close(fd)
+            raise FolderBusy(
+                f"{lock.parent} is in use by another abc-verl process ({holder}); wait for it to finish, or use "
+                f"another output folder. The lock is {lock}; it goes away by itself when that process ends"
+            ) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        try:  # the holder before us may have removed the file after we opened it: lock the file in place
+            if os.stat(lock).st_ino == os.fstat(fd).st_ino:
+                return fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+
+
+def _write_holder(fd: int, command: str) -> None:
+    started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    holder = {"pid": os.getpid(), "host": socket.gethostname(), "started": started, "command": command}
+    os.ftruncate(fd, 0)
+    data = (json.dumps(holder) + "\n").encode()
+    if os.pwrite(fd, data, 0) != len(data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    os.fsync(fd)
+
+
+def _read_holder(fd: int) -> str:
+    """'pid P on host H since T: COMMAND', from the lock file (empty while the holder is still writing it)."""
+    for _ in range(50):
+        raw = os.pread(fd, 65536, 0)
+        try:
+            h = json.loads(raw)
+            return f"pid {h['pid']} on host {h['host']} since {h['started']}: {h['command']}"
+        except (ValueError, KeyError, TypeError):
+            time.sleep(0.01)
+    return "holder unknown: its lock file is empty"

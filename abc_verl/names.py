@@ -51,3 +51,6 @@ REWARD_DIAGNOSTICS = (
     RESPONSE_TOKENS_WRONG,
 )
 VAL_REWARD_METRIC_PREFIX = "val-aux/"  # + f"{data_source}/{key}/mean@{n}": verl's validation metric of a key
+
+# the lock file `abc_verl.files.folder_lock` keeps in an output folder while a command writes there
+LOCK_FILE = ".abc-verl.lock"

@@ -35,6 +35,51 @@ CPUS_PER_GPU_BUNDLE = 3
 DRIVER_FOR_CUDA = {12: "R525", 13: "R580"}
 
 
+_ABSENT = object()
+DEVICES = ("cuda", "npu", "cpu")  # verl's devices; "cpu" through abc_verl's CPU platform
+
+
+def _count(value: Any, low: int = 1) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= low
+
+
+def attention_kinds() -> set[str]:
+    """The attention implementations transformers knows by name (its registry, plus its own "eager")."""
+    from transformers import AttentionInterface
+
+    return {"eager", *(k for k in AttentionInterface._global_mapping if "|" not in k)}
+
+
+def wrong_values(config: Any) -> list[str]:
+    """The launch keys whose value has the wrong type or range, each named with the value and what it must be.
+    Checked before verl's own validation, which would stop on them with a TypeError naming no key."""
+    rules = [
+        ("trainer.use_v1", lambda v: isinstance(v, bool), "true or false"),
+        ("trainer.nnodes", _count, "an integer >= 1"),
+        ("trainer.n_gpus_per_node", _count, "an integer >= 1"),
+        ("trainer.device", lambda v: v in DEVICES, " or ".join(DEVICES)),
+        (NUM_CPUS_KEY, lambda v: v is None or _count(v), "an integer >= 1, or null (Ray counts the CPUs)"),
+        (STORAGE_KEY, _count, "an integer >= 1"),
+        (
+            ATTN_KEY,
+            lambda v: isinstance(v, str) and v in attention_kinds(),
+            "one of " + ", ".join(sorted(attention_kinds())),
+        ),
+    ]
+    from omegaconf import OmegaConf
+
+    found = []
+    for key, ok, must in rules:
+        value = OmegaConf.select(config, key, default=_ABSENT)
+        if value is _ABSENT or (key == ATTN_KEY and value is None):
+            continue
+        if not isinstance(value, str | int | float | bool | None):  # a list or mapping
+            value = OmegaConf.to_container(value)
+        if not ok(value):
+            found.append(f"{key}={value!r} ({type(value).__name__}): must be {must}")
+    return found
+
+
 def gpu_visible() -> bool:
     import torch
 

@@ -4,8 +4,10 @@ Recipes ship in the wheel as `abc_verl/recipes/` (copied from the repository's `
 source checkout installed with `pip install -e .` reads the repository's `recipes/` directly.
 """
 
+import copy
 import dataclasses
 import difflib
+import functools
 import re
 from importlib import resources
 from pathlib import Path
@@ -59,7 +61,12 @@ def compose_recipe(path: Path, overrides: list[str]) -> Any:
 
 
 def reference_config() -> dict:
-    """verl's own ppo_trainer, composed from its package: the keys verl knows."""
+    """verl's own ppo_trainer, composed from its package: the keys verl knows (a copy: callers may change it)."""
+    return copy.deepcopy(_reference_config())
+
+
+@functools.cache  # composing it costs about as much as composing the recipe; it never changes in a process
+def _reference_config() -> dict:
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
@@ -84,28 +91,45 @@ def unknown_keys(config: Any) -> list[str]:
 def _walk(node: Any, ref: Any, path: str, found: list[str]) -> None:
     if not isinstance(node, dict) or not isinstance(ref, dict) or not ref or path.rstrip(".") in FREE_FORM:
         return  # a leaf, or a mapping verl leaves open
-    allowed = set(ref) | _target_fields(node.get("_target_"))
+    fields, problem = _target_fields(node.get("_target_"))
+    if problem:
+        found.append(f"{path}_target_={node['_target_']!r}: {problem}")
+    allowed = set(ref) | fields
     allowed |= {free.rpartition(".")[2] for free in FREE_FORM if free.rpartition(".")[0] == path.rstrip(".")}
     for key, value in node.items():
         if key in allowed:
             _walk(value, ref.get(key, {}), f"{path}{key}.", found)
-        else:
+        elif not problem:  # under a broken _target_ every field would look unknown: that one error says it
             close = difflib.get_close_matches(key, allowed, n=1)
             hint = f" (did you mean {path}{close[0]}?)" if close else ""
+            if "_target_" in node and key not in ref:
+                hint += f" (not a field of {path}_target_={node['_target_']!r})"
             found.append(f"{path}{key}: unknown key{hint}")
 
 
-def _target_fields(target: Any) -> set[str]:
-    """Field names of the dataclass a `_target_` names (our ABCPolicyLossConfig adds the eps_* widths)."""
-    if not isinstance(target, str) or not target:
-        return set()
+def _target_fields(target: Any) -> tuple[set[str], str | None]:
+    """Field names of the dataclass a `_target_` names (our ABCPolicyLossConfig adds the eps_* widths), or
+    why that `_target_` names no config class."""
+    if target is None or target == "":
+        return set(), None if target is None else "empty: name a config dataclass"
+    if not isinstance(target, str):
+        return set(), f"a {type(target).__name__}: must be the dotted name of a config dataclass"
+    import logging
+
     from hydra.utils import get_class
 
+    hydra_log = logging.getLogger("hydra.utils")  # it logs an ERROR with a traceback before raising
+    level = hydra_log.level
+    hydra_log.setLevel(logging.CRITICAL)
     try:
         cls = get_class(target)
-    except Exception:
-        return set()  # verl's validation reports a bad _target_ with its own message
-    return {f.name for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else set()
+    except Exception as e:
+        return set(), f"cannot be imported as a class ({' '.join(str(e).split()[:24])})"
+    finally:
+        hydra_log.setLevel(level)
+    if not dataclasses.is_dataclass(cls):
+        return set(), f"{cls.__module__}.{cls.__name__} is not a config dataclass"
+    return {f.name for f in dataclasses.fields(cls)}, None
 
 
 def explain_override_error(error: BaseException, path: Path, overrides: list[str]) -> str | None:
@@ -115,6 +139,12 @@ def explain_override_error(error: BaseException, path: Path, overrides: list[str
     and `+key=v` when the recipe has it already.
     """
     text = str(error)
+    if bad := _unparsable(overrides):
+        return bad
+    if "interpolation" in text.lower() or "resolv" in text.lower():
+        mine = [o for o in overrides if "${" in o]
+        if mine:
+            return f"{', '.join(mine)}: the interpolation does not resolve ({' '.join(text.split())})"
     if match := re.search(r"An item is already at '([^']+)'", text):
         key = match.group(1)
         value = _override_value(overrides, key)
@@ -130,6 +160,22 @@ def explain_override_error(error: BaseException, path: Path, overrides: list[str
         close = difflib.get_close_matches(leaf, allowed, n=1)
         hint = f" (did you mean {parent + '.' if parent else ''}{close[0]}?)" if close else ""
         return f"{key}: unknown key{hint}; verl would reject it even as +{key}={value}"
+    return None
+
+
+def _unparsable(overrides: list[str]) -> str | None:
+    """The first override Hydra's grammar cannot parse, named with Hydra's reason, or None."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    parser = OverridesParser.create()
+    for item in overrides:
+        try:
+            parser.parse_override(item)
+        except Exception as e:
+            return (
+                f"{item}: Hydra cannot parse this override ({' '.join(str(e).split()[:12])}); "
+                "quote a value with special characters: key='...'"
+            )
     return None
 
 
@@ -151,4 +197,4 @@ def _allowed_keys(config: Any, parent: str) -> set[str]:
         ref = ref.get(part, {}) if isinstance(ref, dict) else {}
     keys = set(ref) if isinstance(ref, dict) else set()
     keys |= set(node) if isinstance(node, dict) else set()
-    return keys | _target_fields(node.get("_target_") if isinstance(node, dict) else None)
+    return keys | _target_fields(node.get("_target_") if isinstance(node, dict) else None)[0]

@@ -6,7 +6,8 @@
 It composes the config exactly as `python -m verl.trainer.main_ppo --config-path ... --config-name ...` would,
 then checks, printing one PASS / FAIL / SKIP line each and exiting 1 on any FAIL (the message names the key):
   compose     Hydra composition of the recipe and overrides over verl's ppo_trainer
-  keys        every key is one verl (or the policy-loss class named by `_target_`) knows: catches typos
+  keys        every key is one verl (or the policy-loss class named by `_target_`) knows: catches typos;
+              the launch keys (trainer.nnodes, ray_kwargs.ray_init.num_cpus, ...) have usable types and ranges
   validate    verl's own driver-side config validation (builds the actor config: bad widths fail here)
   plugin      the loss mode and advantage estimator are registered, here and inside a real local Ray worker
   trainer, rollout, attention, cuda, ray cpus
@@ -24,6 +25,7 @@ import argparse
 import contextlib
 import io
 import os
+import re
 import sys
 import tempfile
 import time
@@ -48,7 +50,21 @@ def check_validate(config: Any) -> str:
     from verl.trainer.ppo.utils import need_critic, need_reference_policy
     from verl.utils.config import validate_config
 
-    validate_config(config, use_reference_policy=need_reference_policy(config), use_critic=need_critic(config))
+    problem = None
+    try:
+        validate_config(config, use_reference_policy=need_reference_policy(config), use_critic=need_critic(config))
+    except Exception as e:  # Hydra's InstantiationException names the section and class, not the `_target_` key
+        text = " ".join(str(e).split())
+        where = re.search(r"Error in call to target '([^']+)'.*full_key: (\S+)", text)
+        if where is None:
+            raise
+        inner = e.__cause__
+        if isinstance(inner, ValueError) and str(inner).startswith(where.group(2) + "."):
+            problem = str(inner)  # our config class's own message, naming the key at fault
+        else:
+            problem = f"{where.group(2)}._target_={where.group(1)!r} could not be built: {inner or text}"
+    if problem:
+        raise CheckFailed(problem)
     return "verl's validate_config passed"
 
 
@@ -210,8 +226,8 @@ def _finite(x: float) -> bool:
 CHECKS: list[tuple[str, Callable[[Any], str]]] = [
     ("validate", check_validate),
     ("plugin", check_plugin),
+    *check_launch.CHECKS,  # before Ray starts: a bad launch key fails without a Ray cluster
     ("plugin (ray)", check_ray_worker),
-    *check_launch.CHECKS,
     ("data", check_data),
     ("reward", check_reward),
     ("train", check_train),
@@ -221,27 +237,38 @@ CHECKS: list[tuple[str, Callable[[Any], str]]] = [
 def run_checks(
     recipe: str, overrides: list[str], out: Callable[[str], None] = print, only: Collection[str] | None = None
 ) -> bool:
-    """Run every check in order (compose, keys, then those named in `only`, default all), printing a line
-    each; return True when none failed."""
+    """Compose the recipe with the overrides, then `check_config`; print a line per stage; True when none failed."""
     start = time.time()
+    path = None
+    try:
+        path = find_recipe(recipe)
+        config = compose_recipe(path, overrides)
+    except Exception as e:  # Hydra, OmegaConf and our own errors all end the check here
+        explained = explain_override_error(e, path, overrides) if path else None
+        out(f"FAIL {'compose':<12} {explained or _message(e)}")
+        return False
+    out(f"PASS {'compose':<12} {path.name} + {len(overrides)} override(s)")
+    return check_config(config, out, only, start)
+
+
+def check_config(
+    config: Any, out: Callable[[str], None] = print, only: Collection[str] | None = None, start: float | None = None
+) -> bool:
+    """The stages after composition on a composed config: keys, then those of CHECKS named in `only` (default
+    all), one PASS / FAIL / SKIP line each; True when none failed."""
+    start = time.time() if start is None else start
     ok = True
 
     def report(status: str, name: str, detail: str) -> None:
         out(f"{status:<4} {name:<12} {detail}")
 
-    stage, path = "compose", None
     try:
-        path = find_recipe(recipe)
-        config = compose_recipe(path, overrides)
-        report("PASS", stage, f"{path.name} + {len(overrides)} override(s)")
-        stage = "keys"
-        bad = unknown_keys(config)
+        bad = unknown_keys(config) + check_launch.wrong_values(config)
         if bad:
             raise CheckFailed("; ".join(bad))
-        report("PASS", stage, "every key is known to verl")
-    except Exception as e:  # Hydra, OmegaConf and our own errors all end the check here
-        explained = explain_override_error(e, path, overrides) if stage == "compose" and path else None
-        report("FAIL", stage, explained or _message(e))
+        report("PASS", "keys", "every key is known to verl")
+    except Exception as e:
+        report("FAIL", "keys", _message(e))
         return False
 
     for name, check in CHECKS:

@@ -16,13 +16,15 @@ in a system turn instead). Rows: `abc_verl.data.rows`; eval sets: `abc_verl.data
 
 Input checks: a missing column fails with the column and the file named; rows without a problem or an
 answer are skipped, repeated problems are dropped (both counted in the summary); answers become strings
-(27.0 -> "27"). Files are written atomically (`abc_verl.files`).
+(27.0 -> "27"). Files are written atomically under the output folder's lock (`abc_verl.files`): a second
+prepare-data on the same folder fails at once naming the first, a full or read-only disk fails naming the path.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from collections.abc import Iterable
 from importlib import resources
@@ -30,7 +32,7 @@ from pathlib import Path
 
 from abc_verl.data.benchmarks import BENCHMARKS, packaged_file
 from abc_verl.data.rows import DataError, Table, build_rows, read_records
-from abc_verl.files import atomic_open
+from abc_verl.files import FolderBusy, atomic_open, folder_lock, remove_temporaries
 from abc_verl.names import DATA_DIR_ENV, DEFAULT_DATA_DIR
 
 TRAIN_HUB_NAME, TRAIN_HUB_CONFIG, TRAIN_HUB_SPLIT = "open-r1/DAPO-Math-17k-Processed", "all", "train"
@@ -143,7 +145,8 @@ def _summary(jobs: list[tuple[str, Table, Path]]) -> str:
 
 
 def main(argv: list[str]) -> int:
-    """`abc-verl prepare-data`: returns 0 on success, 2 on bad input (message on stderr)."""
+    """`abc-verl prepare-data`: returns 0 on success, 2 on bad input, 1 when the folder cannot be written or is
+    in use by another process (message on stderr)."""
     args = build_parser().parse_args(argv)
     out_dir = Path(args.out_dir).expanduser()
     try:
@@ -151,8 +154,14 @@ def main(argv: list[str]) -> int:
     except DataError as exc:
         print(f"abc-verl prepare-data: error: {exc}", file=sys.stderr)
         return 2
-    for _, table, path in jobs:
-        write_parquet(table.rows, path)
+    try:  # the lock: a second prepare-data on this folder fails at once, naming this one
+        with folder_lock(out_dir, shlex.join(["abc-verl", "prepare-data", *argv])):
+            remove_temporaries(out_dir)
+            for _, table, path in jobs:
+                write_parquet(table.rows, path)
+    except (OSError, FolderBusy) as exc:  # full or read-only disk, busy folder: files written before are intact
+        print(f"abc-verl prepare-data: error: {exc}", file=sys.stderr)
+        return 1
     print(_summary(jobs))
     flagged = sum(_DAPO_ANSWER_FORMAT in p for name, t, _ in jobs if name == "train" for p in t.problems)
     if flagged:

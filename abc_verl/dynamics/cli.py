@@ -26,6 +26,7 @@ import argparse
 import csv
 import io
 import json
+import shlex
 import sys
 from importlib import resources
 from pathlib import Path
@@ -39,7 +40,7 @@ from abc_verl.dynamics.logs import (
     read_eval_summaries,
     write_curves_csv,
 )
-from abc_verl.files import atomic_write_text
+from abc_verl.files import FolderBusy, atomic_write_text, folder_lock, remove_temporaries
 
 FINAL_WINDOW = 10  # "final" = mean of the last 10 logged values, as in the issue and the paper's end-of-run numbers
 DEFAULT_SMOOTH = 20
@@ -187,12 +188,18 @@ def main(argv: list[str]) -> int:
     from abc_verl.dynamics.plot import draw  # matplotlib only once the input is known to be good
 
     summary = summarize(runs) | {"smooth_steps": args.smooth, "figure": FIGURE}
-    for run in runs:
-        for note in run.notes:
-            print(f"abc-verl plot: note: {run.name}: {note}", file=sys.stderr)
-        write_curves_csv(run, args.out / "curves" / f"{_safe(run.name)}.csv")
-    draw(runs, args.out / FIGURE, smooth=args.smooth)
-    atomic_write_text(args.out / "summary.json", json.dumps(summary, indent=2) + "\n")
+    try:  # a full or read-only disk, or another command writing this folder: files written before stay intact
+        with folder_lock(args.out, shlex.join(["abc-verl", "plot", *argv])):
+            remove_temporaries(args.out)
+            for run in runs:
+                for note in run.notes:
+                    print(f"abc-verl plot: note: {run.name}: {note}", file=sys.stderr)
+                write_curves_csv(run, args.out / "curves" / f"{_safe(run.name)}.csv")
+            draw(runs, args.out / FIGURE, smooth=args.smooth)
+            atomic_write_text(args.out / "summary.json", json.dumps(summary, indent=2) + "\n")
+    except (OSError, FolderBusy) as exc:
+        print(f"abc-verl plot: error: {exc}", file=sys.stderr)
+        return 1
     _report(summary, args.out)
     return 0
 

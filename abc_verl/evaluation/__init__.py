@@ -8,6 +8,7 @@
     checkpoints.py  model folders and verl run folders; FSDP shards merged with verl's model merger
     generate.py     vLLM on GPU (fresh processes per checkpoint), transformers on CPU
     grade.py        the training reward's verdict, in worker processes
+    orphans.py      worker processes die with the eval process, even when it is SIGKILLed
     metrics.py      Avg@k, Pass@k as the paper reports them, and the unbiased pass@k (pure maths)
     results.py      result files and resume; report.py: table and plots; score.py: `eval score`
 

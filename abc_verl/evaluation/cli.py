@@ -13,6 +13,7 @@ Finished pairs are skipped on re-run. `score` re-grades saved responses, one lin
 
 import argparse
 import os
+import shlex
 import shutil
 import sys
 from dataclasses import asdict
@@ -27,7 +28,7 @@ from abc_verl.evaluation.grade import grade
 from abc_verl.evaluation.metrics import check_ks, default_ks, summarize
 from abc_verl.evaluation.report import write_plots, write_table
 from abc_verl.evaluation.score import score_main
-from abc_verl.files import atomic_write_json, atomic_write_jsonl
+from abc_verl.files import atomic_write_json, atomic_write_jsonl, folder_lock, remove_temporaries
 
 
 def main(argv: list[str]) -> int:
@@ -87,6 +88,21 @@ def eval_main(argv: list[str]) -> int:
     ckpts = discover(args.paths, steps)
     modes = [("", cfg, ks)] + ([("greedy", cfg.as_greedy(), [1])] if args.greedy else [])
     pairs = [_Pair(args.out, c, b, *m) for c in ckpts for b in benches for m in modes]
+    with folder_lock(args.out, shlex.join(["abc-verl", "eval", *argv])):  # a second eval here fails at once
+        _clean(args.out)
+        return _evaluate(args, ckpts, pairs)
+
+
+def _clean(out: Path) -> None:
+    """Remove what a killed earlier run left half-made: hidden temporary files and unfinished merges."""
+    for path in remove_temporaries(out):
+        print(f"removed {path}, left by an interrupted run", file=sys.stderr)
+    merged = out / "merged"
+    for path in sorted(merged.rglob("*.merging")) if merged.is_dir() else []:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _evaluate(args: argparse.Namespace, ckpts: list[Checkpoint], pairs: list["_Pair"]) -> int:
     for pair in pairs:  # settings clashes with earlier results surface now, before any model is loaded
         pair.load_finished()
     backend = pick_backend(args.backend) if any(p.summary is None for p in pairs) else args.backend

@@ -20,6 +20,8 @@ import tempfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from abc_verl.evaluation.orphans import die_with_parent
+
 STOP_STRINGS = ("<|im_end|>", "<|endoftext|>")
 
 
@@ -179,6 +181,7 @@ def _vllm_processes(model_dir: str, prompts, params, stop_ids, num_gpus: int, en
 
 
 def _vllm_worker(device: str, model_dir: str, shard: list, stop_ids: list[int], engine: dict, out_file: str) -> None:
+    die_with_parent()  # a killed eval must leave no engine holding a GPU
     os.environ["CUDA_VISIBLE_DEVICES"] = device  # before vLLM (and CUDA) is imported in this process
     prompts = [s[0] for s in shard]
     params = [s[1] for s in shard]

@@ -19,6 +19,7 @@ from multiprocessing import get_context
 
 from tqdm import tqdm
 
+from abc_verl.evaluation.orphans import die_with_parent
 from abc_verl.names import REWARD_WORKERS_ENV
 
 Item = tuple[str, str, str]  # (data_source, response, gold)
@@ -70,6 +71,7 @@ def _verdict(compute_score, data_source: str, response: str, gold: str) -> dict:
 
 
 def _worker_init() -> None:
+    die_with_parent()  # a SIGKILLed eval would otherwise leave its workers waiting forever
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # One math-verify grader subprocess per worker: a worker grades one response at a time, so the checker's
     # default of two would only leave one idle.
