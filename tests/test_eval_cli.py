@@ -11,7 +11,6 @@ calls or to simulate Ctrl-C; the real functions run.
 import json
 import os
 import shutil
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -280,46 +279,12 @@ def test_atomic_write_keeps_old_file_when_interrupted(tmp_path):
 
 # ---------------------------------------------------------------- vLLM path, with a fake `vllm` module
 
-FAKE_VLLM = '''
-"""Stand-in for vLLM (tests only): records its arguments, answers \\\\boxed{27} as sample 1, else \\\\boxed{0}."""
-import json, os
-
-class SamplingParams:
-    def __init__(self, **kw):
-        self.kw = kw
-
-class _Completion:
-    def __init__(self, index, text):
-        self.index, self.text = index, text
-
-class _Output:
-    def __init__(self, outputs):
-        self.outputs = outputs
-
-class LLM:
-    def __init__(self, **kw):
-        self.kw = kw
-
-    def generate(self, prompts, params, use_tqdm=True):
-        device = os.environ.get("CUDA_VISIBLE_DEVICES", "")
-        with open(os.environ["FAKE_VLLM_LOG"], "a") as fh:
-            call = {"llm": self.kw, "params": [p.kw for p in params], "device": device, "pid": os.getpid()}
-            fh.write(json.dumps(call) + "\\n")
-        outs = []
-        for prompt, p in zip(prompts, params):
-            # completions in reverse index order: the caller must restore sample order
-            texts = [(i, f"{prompt[-6:]!r} gpu{device} \\\\boxed{{{27 if i == 1 else 0}}}") for i in range(p.kw["n"])]
-            outs.append(_Output([_Completion(i, t) for i, t in reversed(texts)]))
-        return outs
-'''
+FAKE_SITE = Path(__file__).parent / "fakes"  # holds the stand-in `vllm` package
 
 
 @pytest.fixture
 def fake_vllm(tmp_path, monkeypatch):
-    pkg = tmp_path / "fake_site" / "vllm"
-    pkg.mkdir(parents=True)
-    (pkg / "__init__.py").write_text(textwrap.dedent(FAKE_VLLM))
-    monkeypatch.syspath_prepend(str(pkg.parent))  # spawn children inherit sys.path
+    monkeypatch.syspath_prepend(str(FAKE_SITE))  # spawn children inherit sys.path
     monkeypatch.delitem(__import__("sys").modules, "vllm", raising=False)
     log = tmp_path / "vllm_calls.jsonl"
     monkeypatch.setenv("FAKE_VLLM_LOG", str(log))

@@ -17,7 +17,6 @@ import random
 import shutil
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 from pathlib import Path
@@ -233,47 +232,14 @@ def test_killed_at_seeded_random_moments_then_rerun(run_dir, reference):
 
 # ---------------------------------------------------------------- vLLM path (fake vllm) and a second eval
 
-FAKE_VLLM = '''
-"""Stand-in for vLLM (tests only). Logs each generate call; holds while $FAKE_VLLM_HOLD exists."""
-import json, os, time
-
-class SamplingParams:
-    def __init__(self, **kw):
-        self.kw = kw
-
-class _Completion:
-    def __init__(self, index, text):
-        self.index, self.text = index, text
-
-class _Output:
-    def __init__(self, outputs):
-        self.outputs = outputs
-
-class LLM:
-    def __init__(self, **kw):
-        self.kw = kw
-
-    def generate(self, prompts, params, use_tqdm=True):
-        with open(os.environ["FAKE_VLLM_LOG"], "a") as fh:
-            fh.write(json.dumps({"pid": os.getpid(), "prompts": len(prompts)}) + "\\n")
-        hold = os.environ.get("FAKE_VLLM_HOLD")
-        while hold and os.path.exists(hold):
-            time.sleep(0.05)
-        return [
-            _Output([_Completion(i, f"{prompt[-9:]!r} \\\\boxed{{{27 if i == 1 else 0}}}") for i in range(p.kw["n"])])
-            for prompt, p in zip(prompts, params)
-        ]
-'''
+FAKE_SITE = Path(__file__).parent / "fakes"  # holds the stand-in `vllm` package
 
 
 @pytest.fixture
 def fake_vllm_env(tmp_path) -> dict:
-    pkg = tmp_path / "fake_site" / "vllm"
-    pkg.mkdir(parents=True)
-    (pkg / "__init__.py").write_text(textwrap.dedent(FAKE_VLLM))
     log = tmp_path / "vllm_calls.jsonl"
     log.touch()
-    return {"PYTHONPATH": f"{pkg.parent}{os.pathsep}{ROOT}", "FAKE_VLLM_LOG": str(log), "CUDA_VISIBLE_DEVICES": "0"}
+    return {"PYTHONPATH": f"{FAKE_SITE}{os.pathsep}{ROOT}", "FAKE_VLLM_LOG": str(log), "CUDA_VISIBLE_DEVICES": "0"}
 
 
 def vllm_calls(env: dict) -> list[dict]:
