@@ -1,4 +1,4 @@
-"""Issue 16, item 7: config fuzzing. 240 seeded cases, each one wrong (or borderline) value for one ABC key or
+"""Config fuzzing. 240 seeded cases, each one wrong (or borderline) value for one ABC key or
 one key the launch pre-flight reads. Each must be rejected by `abc-verl check`'s fast stages with the key
 named, or accepted with a value the trainer can use; no stage may raise.
 

@@ -1,4 +1,4 @@
-"""Issue 16, item 5: output folders on a full and on a read-only filesystem. `abc-verl eval`, `prepare-data` and
+"""Output folders on a full and on a read-only filesystem. `abc-verl eval`, `prepare-data` and
 `plot` stop with an error naming the path and a non-zero status, and leave earlier results byte for byte.
 
     pytest tests/test_faults_disk.py -q          # as root (mounts); skipped with the reason otherwise

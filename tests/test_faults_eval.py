@@ -1,4 +1,4 @@
-"""Issue 16, items 3 and 4: `abc-verl eval` killed with SIGKILL at chosen and at seeded random moments, then
+"""`abc-verl eval` killed with SIGKILL at chosen and at seeded random moments, then
 rerun, ends with the same files as an uninterrupted run; a second eval on a busy folder fails at once naming
 the first.
 

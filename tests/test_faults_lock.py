@@ -1,4 +1,4 @@
-"""Issue 16, item 4: one output folder, two processes. The folder lock of `abc_verl.files` makes the second
+"""One output folder, two processes. The folder lock of `abc_verl.files` makes the second
 `prepare-data` (or eval, see test_faults_eval.py) fail at once, naming the holder; a holder killed with SIGKILL
 blocks nobody; two prepare-data started together never corrupt each other's files.
 
