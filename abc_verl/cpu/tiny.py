@@ -4,7 +4,8 @@
 
 The tokenizer is a byte-level BPE trained in a second on a few lines of maths text, with Qwen's special
 tokens and a ChatML chat template, so prompts render as they do for Qwen3-*-Base. The model has the
-Qwen3 architecture (hidden 64, 2 layers) and random weights: it exercises every code path, not quality.
+Qwen3 architecture (hidden 64, 2 layers, head_dim 32) and random weights: it exercises every code path, not
+quality. head_dim 32 is the smallest vLLM's CPU attention accepts (it rejects 16), so vLLM can serve it too.
 """
 
 import sys
@@ -15,6 +16,8 @@ CHAT_TEMPLATE = (
     "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+# vLLM's CPU attention kernels take head_dim 32, 64, 80, ... (not 16): "Unsupported CPU attention configuration"
+TINY_HEAD_DIM = 32
 _CORPUS = [
     "Please reason step by step, and put your final answer within \\boxed{}.",
     "Let x = 3. Then 2x + 1 = 7, so the answer is \\boxed{7}.",
@@ -63,7 +66,7 @@ def build_tiny_qwen3(out_dir: str | Path, seed: int = 0, hidden_size: int = 64, 
         num_hidden_layers=num_layers,
         num_attention_heads=4,
         num_key_value_heads=2,
-        head_dim=hidden_size // 4,
+        head_dim=TINY_HEAD_DIM,
         max_position_embeddings=4096,
         tie_word_embeddings=False,
         bos_token_id=tokenizer.convert_tokens_to_ids("<|endoftext|>"),
