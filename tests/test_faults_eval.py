@@ -14,6 +14,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -269,3 +270,15 @@ def test_vllm_engine_killed_then_rerun_and_a_second_eval_fails_naming_the_first(
     ev = Eval([*argv, "--out", str(out)])
     assert ev.finish() == 0, ev.err
     assert visible_files(out) == ref and hidden_temporaries(out) == []  # the same seed, the same samples
+
+
+@needs_vllm
+def test_vllm_engine_stopped_by_ctrl_c(tiny_model_dir, tmp_path):
+    """Ctrl-C reaches the eval alone (vLLM's processes lead a group of their own): it stops the engine itself."""
+    ev = Eval([str(tiny_model_dir), "--out", str(tmp_path / "out"), *FAST, "--backend", "vllm"])
+    ev.wait_for(lambda: "Loading safetensors checkpoint shards" in ev.err, "vLLM loading the model", 600)
+    engine = descendants(ev.proc.pid)
+    ev.proc.send_signal(signal.SIGINT)
+    assert ev.finish(timeout=60) == 130
+    assert "interrupted; finished results are kept, re-run to resume" in ev.err
+    assert_no_orphans(engine)

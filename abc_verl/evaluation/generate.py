@@ -16,6 +16,7 @@ eager, with a small KV cache; the tests run that engine for real and replace `vl
 
 import json
 import os
+import signal
 import sys
 import tempfile
 from dataclasses import asdict, dataclass, replace
@@ -170,8 +171,7 @@ def _vllm_processes(model_dir: str, prompts, params, stop_ids, num_gpus: int, en
         finally:
             for proc in procs:  # Ctrl-C or a failed rank: stop the others rather than leave them on the GPUs
                 if proc.is_alive():
-                    proc.terminate()
-                    proc.join()
+                    _stop(proc)
         failed = [rank for rank, proc in enumerate(procs) if proc.exitcode != 0]
         if failed and devices == [None]:
             raise RuntimeError("vLLM generation failed on the CPU engine; see its output above")
@@ -185,6 +185,15 @@ def _vllm_processes(model_dir: str, prompts, params, stop_ids, num_gpus: int, en
             for j, responses in enumerate(shard_out):
                 results[rank + j * num_gpus] = responses
         return results
+
+
+def _stop(proc) -> None:
+    """SIGKILL a rank and the vLLM engine processes in its process group (see take_group_down_with_parent)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:  # it has not made its group yet, so it has started no engine either
+        proc.terminate()
+    proc.join()
 
 
 def _vllm_worker(
