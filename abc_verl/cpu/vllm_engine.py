@@ -37,11 +37,14 @@ def cpu_engine_kwargs() -> dict:
     """`vllm.LLM` arguments for the CPU engine; call it in the process that builds the engine, before.
 
     enforce_eager: without it vLLM compiles the model with torch.compile/inductor first, minutes on 2 cores
-    for a 0.1 s generation. The KV cache size goes through the environment, which vLLM's engine processes
-    inherit; a value the user set is kept.
+    for a 0.1 s generation. enable_chunked_prefill off: when a prompt's prefill is split over steps, vLLM rewinds
+    the request's seeded generator (`gen.set_offset`, vllm/v1/worker/gpu_model_runner.py:3750 in 0.27.1),
+    which a CPU generator does not have ("CPU Generator does not use offset"): the engine dies as soon as a batch
+    of seeded prompts (every eval) outgrows one step. The KV cache size goes through the environment, which
+    vLLM's engine processes inherit; a value the user set is kept.
     """
     os.environ.setdefault(KVCACHE_ENV, DEFAULT_KVCACHE_GIB)
-    return {"enforce_eager": True}
+    return {"enforce_eager": True, "enable_chunked_prefill": False}
 
 
 def supported_head_dims() -> list[int]:
