@@ -8,7 +8,8 @@ EVAL_DIR is an `abc-verl eval` output directory (`<checkpoint>/<benchmark>/summa
 Writes, atomically:
   DIR/dynamics.png       panels (a) Avg@k and (b) Pass@k per benchmark over step (when --eval is given), (c) entropy,
                          (d) mean reward, (e) total clip fraction over step, (f) clip-event share per quadrant
-  DIR/summary.json       per run: steps, final_entropy / final_reward (mean of the last 10 logged values),
+  DIR/summary.json       per run: steps, final_entropy / final_reward (mean of the last 10 logged values;
+                         final_steps: the first and last step of that window),
                          clip_share {q1..q4} in percent (per-step shares averaged over the steps with any clipping;
                          null without quadrant metrics); entropy_ratio = final entropy of the 1st run / the 2nd
   DIR/curves/<run>.csv   the canonical per-step curves (the format of the shipped paper curves)
@@ -99,6 +100,12 @@ def _mean_last(run: Run, key: str, window: int) -> float | None:
     return sum(tail) / len(tail)
 
 
+def _last_steps(run: Run, key: str, window: int) -> list[int] | None:
+    """[first, last] training step of the values a "final" number averages; None when nothing was logged."""
+    steps, _ = run.points(key)
+    return [steps[-window:][0], steps[-1]] if steps else None
+
+
 def summarize(runs: list[Run], window: int = FINAL_WINDOW) -> dict:
     """The summary.json content: per-run numbers and the final-entropy ratio of the first two runs."""
     per_run = {}
@@ -111,6 +118,7 @@ def summarize(runs: list[Run], window: int = FINAL_WINDOW) -> dict:
             "steps": len(logged),
             "last_step": max(logged, default=None),
             "final_entropy": _mean_last(run, "entropy", window),
+            "final_steps": _last_steps(run, "entropy", window),
             "final_reward": _mean_last(run, "reward", window),
             "clip_share": shares,
             "clip_share_steps": len(run.series[SHARES[0]]) if shares else 0,
@@ -209,14 +217,22 @@ def _safe(name: str) -> str:
 
 
 def _report(summary: dict, out: Path) -> None:
+    """One line per run; each number names the steps it averages (a run's own last-step values differ)."""
     for name, run in summary["runs"].items():
         share = run["clip_share"]
-        q4 = f"{share['q4']:.1f}%" if share else "n/a"
-        ent = "n/a" if run["final_entropy"] is None else f"{run['final_entropy']:.3f}"
+        q4 = f"{share['q4']:.1f}% (mean over the {run['clip_share_steps']} steps with clipping)" if share else "n/a"
+        ent = "n/a"
+        if run["final_entropy"] is not None:
+            first, last = run["final_steps"]
+            ent = f"{run['final_entropy']:.3f} (mean over steps {first}-{last})"
         print(f"{name}: {run['steps']} steps, final entropy {ent}, Q4 share of clip events {q4}")
     ratio = summary["entropy_ratio"]
     if ratio and ratio["value"] is not None:
-        print(f"final entropy {ratio['numerator']} / {ratio['denominator']}: {ratio['value']:.2f}")
+        window = summary["final_window"]
+        print(
+            f"final entropy {ratio['numerator']} / {ratio['denominator']}: {ratio['value']:.2f} "
+            f"(each a mean of its last {window} logged steps)"
+        )
     print(f"wrote {out / FIGURE}, {out / 'summary.json'}")
 
 
