@@ -21,10 +21,19 @@ COMMANDS = {
 }
 
 
+# where a newcomer starts: the README's two commands (in the clone, with its .venv active), then each command's own help
+START = """
+where to start (in the clone, with its .venv active; README.md):
+  abc-verl check && examples/tiny_cpu_abc.sh   # the main job on CPU: pre-flight check, then ABC-GRPO on a tiny Qwen3
+  pytest                                       # the tests (installed with pip install -e ".[test]")
+a command's options and examples: abc-verl <command> --help
+"""
+
+
 def usage() -> str:
     width = max(map(len, COMMANDS))
     lines = [f"  {name:<{width}}  {help_}" for name, (_, help_) in COMMANDS.items()]
-    return "usage: abc-verl <command> [args...]\n\ncommands:\n" + "\n".join(lines) + "\n"
+    return "usage: abc-verl <command> [args...]\n\ncommands:\n" + "\n".join(lines) + "\n" + START
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -49,6 +49,14 @@ PAPER_RUNS = {"1.7b": ("qwen3-1.7b-abc-grpo", "qwen3-1.7b-grpo")}  # ABC first: 
 FIGURE = "dynamics.png"
 
 
+EXAMPLES = """examples:
+  abc-verl plot --run tiny=~/abc_verl_tiny/logs --out ~/abc_verl_tiny/plots         # the tiny CPU run's log folder
+  abc-verl plot --with-paper 1.7b --out ~/abc_verl_tiny/paper_plots                 # the paper's 1.7B runs alone
+  abc-verl plot --run abc=~/logs/abc_verl/qwen3_1.7b_abc --eval abc=~/eval/qwen3_1.7b_abc \\
+      --run grpo=~/logs/abc_verl/qwen3_1.7b_grpo --with-paper 1.7b --out ~/plots/qwen3_1.7b
+writes DIR/dynamics.png, DIR/summary.json and DIR/curves/<run>.csv; prints each run's final numbers"""
+
+
 class UsageError(ValueError):
     """Bad command-line input; the message names the argument."""
 
@@ -137,6 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="abc-verl plot",
         description="Training-dynamics figure (entropy, reward, clipping per quadrant, Avg@k / Pass@k) and summary.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--run", action="append", default=[], metavar="NAME=PATH", help="a run's training log")
     parser.add_argument("--eval", action="append", default=[], metavar="NAME=DIR", help="abc-verl eval output of a run")
