@@ -4,6 +4,8 @@
 # not lose its earlier steps; `abc-verl plot --run NAME=$LOG_DIR/$RECIPE` merges them). Run a launcher
 # (examples/<recipe>.sh), which sets RECIPE and GPUS_PER_NODE; alone, this trains $RECIPE.
 #   RECIPE=qwen3_4b_abc NNODES=2 examples/train.sh trainer.logger=[console,file,wandb]
+python3 -c 'import abc_verl, importlib.util as u; assert u.find_spec("verl")' 2>/dev/null || { echo "$0: no python3 \
+with abc-verl on PATH: activate its venv (. .venv/bin/activate in the clone) or pip install -e ." >&2; exit 1; }
 set -xeuo pipefail
 
 RECIPE=${RECIPE:-qwen3_1.7b_abc}
