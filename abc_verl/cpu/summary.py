@@ -49,7 +49,7 @@ def summary(root: Path, log_dir: Path | None = None, ckpt: Path | None = None) -
         + " ".join(f"{q.upper()} {_fmt(value[s], pct=True)}" for q, s in zip(QUADRANTS, SHARES, strict=True))
     )
     lines.append(
-        f"  (step {last}'s own values; `abc-verl plot` prints a \"final\" entropy averaged over the last "
+        f'  (step {last}\'s own values; `abc-verl plot` prints a "final" entropy averaged over the last '
         f"{FINAL_WINDOW} logged steps and clip-event shares averaged over the steps with clipping, so its numbers "
         "differ)"
     )
