@@ -14,11 +14,12 @@ export ABC_VERL_DATA=${ABC_VERL_DATA:-$HOME/data/abc_verl}
 export ABC_VERL_CKPT=${ABC_VERL_CKPT:-$HOME/checkpoints}
 LOG_DIR=${LOG_DIR:-$HOME/logs/abc_verl}
 export VERL_FILE_LOGGER_PATH=${VERL_FILE_LOGGER_PATH:-$LOG_DIR/$RECIPE/$(date +%Y%m%d-%H%M%S).jsonl}
+HYDRA_RUN_DIR=${HYDRA_RUN_DIR:-$LOG_DIR/$RECIPE/hydra/$(date +%Y%m%d-%H%M%S)}  # Hydra's run folder, not ./outputs
 NNODES=${NNODES:-1}
 GPUS_PER_NODE=${GPUS_PER_NODE:-8}
 mkdir -p "$(dirname "$VERL_FILE_LOGGER_PATH")"
 
 python3 -m verl.trainer.main_ppo \
     --config-path "$RECIPES" --config-name "$RECIPE" \
-    trainer.nnodes="$NNODES" trainer.n_gpus_per_node="$GPUS_PER_NODE" \
+    trainer.nnodes="$NNODES" trainer.n_gpus_per_node="$GPUS_PER_NODE" hydra.run.dir="$HYDRA_RUN_DIR" \
     "$@"

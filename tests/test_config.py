@@ -69,8 +69,9 @@ def test_unknown_width_key_is_rejected():
         driver_check(ABC + [f"+{PL}.eps_pos_hgih=0.3"])
 
 
-def test_main_ppo_rejects_a_bad_width_before_ray_starts():
+def test_main_ppo_rejects_a_bad_width_before_ray_starts(tmp_path):
     cmd = [sys.executable, "-m", "verl.trainer.main_ppo", *ABC, f"+{PL}.eps_neg_low=-0.1", *BASE]
+    cmd.append(f"hydra.run.dir={tmp_path}")  # Hydra's run folder, not ./outputs in the clone
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert result.returncode != 0
     assert f"{PL}.eps_neg_low=-0.1" in result.stderr + result.stdout

@@ -96,7 +96,7 @@ def test_grpo_arms(composed, arm, clip_c):
     assert (actor.clip_ratio_low, actor.clip_ratio_high) == (0.2, 0.2)
 
 
-def test_main_ppo_with_a_recipe_rejects_a_bad_width_before_ray_starts():
+def test_main_ppo_with_a_recipe_rejects_a_bad_width_before_ray_starts(tmp_path):
     cmd = [
         sys.executable,
         "-m",
@@ -106,6 +106,7 @@ def test_main_ppo_with_a_recipe_rejects_a_bad_width_before_ray_starts():
         "--config-name",
         "qwen3_4b_abc",
         "actor_rollout_ref.actor.policy_loss.eps_pos_low=2",
+        f"hydra.run.dir={tmp_path}",  # Hydra's run folder, not ./outputs in the clone
     ]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert result.returncode != 0
