@@ -152,16 +152,28 @@ class Chaos(threading.Thread):
                     pass
 
 
+def timed_out(result: dict) -> bool:
+    """The call ran out of time (the call's deadline, or math-verify's own timeout inside the grader): on a loaded
+    machine this says nothing about the answer, so such a result is no reference verdict."""
+    return "timeout" in result["error"] or "timed out" in result["error"]
+
+
 @pytest.mark.faults
 def test_burst_with_graders_killed_and_stopped_keeps_every_bound_and_verdict():
+    """Every call ends within its bound under SIGKILLs and a SIGSTOP, and every error-free result equals the
+    clean run's verdict. A reference that timed out is graded again (up to 3 times); one that still timed out is
+    excluded from the comparison (never compared), and the printed report counts them."""
     items, calls = burst_calls()
     rewards.shutdown_graders()
     assert rewards.grader_pool().warm_up(60)
     clean = {id(it): r for it, (r, _) in zip(items, run_calls(items), strict=True)}  # the clean run's verdicts
     for _ in range(3):  # a response that timed out on the loaded machine (not a hostile one): grade it again
-        again = [it for it in items if clean[id(it)]["error"] and it["form"] != "hostile"]
+        again = [it for it in items if timed_out(clean[id(it)]) and it["form"] != "hostile"]
         for item in again:
             clean[id(item)] = rewards.compute_score("clean", item["response"], item["gold"], timeout_s=TIMEOUT_S)
+    # a reference that still timed out (load, or a hostile input made to be slow) has no verdict to compare with:
+    # excluded from the comparison below (its burst result is still held to every bound), counted in the report
+    no_reference = {id(it) for it in items if timed_out(clean[id(it)])}
 
     rewards.shutdown_graders()  # the burst starts from empty caches, so graders do the work again
     pool = rewards.grader_pool()
@@ -183,6 +195,8 @@ def test_burst_with_graders_killed_and_stopped_keeps_every_bound_and_verdict():
             errors[result["error"].split(":")[0]] = errors.get(result["error"].split(":")[0], 0) + 1
             assert result["score"] == 0.0
             continue
+        if id(item) in no_reference:
+            continue
         reference = clean[id(item)]
         assert result == reference, (item, result, reference)  # an error-free result has an error-free reference
 
@@ -199,7 +213,8 @@ def test_burst_with_graders_killed_and_stopped_keeps_every_bound_and_verdict():
         f"\nburst: {BURST_CALLS} calls in {wall:.1f}s, {len(chaos.killed)} SIGKILLs "
         f"({sum(w == 'boot' for _, w in chaos.killed)} while booting) + 1 SIGSTOP; deaths under a call {pool.deaths}, "
         f"overrun kills {pool.kills}, taken back late {pool.late}, idle reaped {pool.reaped}; errors {bad} {errors};"
-        f" max latency {max(e for _, e in outcomes):.2f}s; poison inputs by form {poisoned}"
+        f" max latency {max(e for _, e in outcomes):.2f}s; poison inputs by form {poisoned}; references timed out"
+        f" (not compared) {len(no_reference)} of {len(items)}"
     )
     # errors only where the faults are: no grader left for a moment, the stopped grader's call, poison by chance
     hostile_errors = sum(1 for it in calls if it["form"] == "hostile" and clean[id(it)]["error"])
