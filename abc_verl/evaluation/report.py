@@ -2,12 +2,12 @@
 
     python -m abc_verl.evaluation.report OUT_DIR     # rebuild table and plots from OUT_DIR/**/summary.json
 
-Table: one row per (checkpoint, benchmark); columns Avg@n, Pass@2 ... Pass@n (the paper's Pass@k: any of
-the first k samples), and Greedy when greedy accuracy was asked for. Markdown rounds to 0.1 (as the paper);
-CSV keeps 4 decimals. Plots: `pass_at_k.png` (Pass@k against k, one line per checkpoint, one panel per
-benchmark; dashed: the unbiased estimator when there are at most 4 checkpoints) and, when checkpoints have
-training steps, `over_training.png` (Avg@n, top, and Pass@n, bottom, against step, one column per benchmark,
-one line per run; plain models as dashed horizontal levels).
+Table: one row per (checkpoint, benchmark); columns Avg@n, Pass@2 ... Pass@n (the paper's Pass@k: any of the first k
+samples), and Greedy when greedy accuracy was asked for. Markdown rounds to 0.1 (as the paper) and shows Avg@n as
+"8.4 ± 1.9", half the width of its 95% bootstrap interval; CSV keeps 4 decimals. Plots: `pass_at_k.png` (Pass@k
+against k, one line per checkpoint, one panel per benchmark; dashed: the unbiased estimator when there are at most 4
+checkpoints) and, when checkpoints have training steps, `over_training.png` (Avg@n, top, and Pass@n, bottom, against
+step, one column per benchmark, one line per run; plain models as dashed horizontal levels).
 """
 
 import csv
@@ -15,7 +15,8 @@ import io
 import sys
 from pathlib import Path
 
-from abc_verl.evaluation.results import SUMMARY, read_json
+from abc_verl.evaluation import results as res
+from abc_verl.evaluation.stats import avg_interval
 from abc_verl.files import atomic_open, atomic_write_text
 
 
@@ -35,7 +36,11 @@ def _cell(row: dict, col: str) -> float | None:
 
 
 def write_table(rows: list[dict], out_dir: Path) -> tuple[Path, Path]:
-    """table.md and table.csv; rows are summaries with checkpoint, step and benchmark keys."""
+    """table.md and table.csv; rows are summaries with checkpoint, step and benchmark keys.
+
+    A row's `avg_pm` (half width of Avg@n's 95% interval, `avg_half_width`) is shown as "Avg ± avg_pm" in
+    table.md; table.csv keeps plain numbers.
+    """
     cols = table_columns(rows)
     head = ["checkpoint", "step", "benchmark"]
     md = ["| " + " | ".join(head + cols) + " |", "|" + "---|" * 3 + "---:|" * len(cols)]
@@ -45,13 +50,24 @@ def write_table(rows: list[dict], out_dir: Path) -> tuple[Path, Path]:
     for r in rows:
         ident = [r["checkpoint"], "" if r.get("step") is None else str(r["step"]), r["benchmark"]]
         values = [_cell(r, c) for c in cols]
-        md.append("| " + " | ".join(ident + ["" if v is None else f"{v:.1f}" for v in values]) + " |")
+        cells = ["" if v is None else f"{v:.1f}" for v in values]
+        if r.get("avg_pm") is not None:
+            cells[0] += f" ± {r['avg_pm']:.1f}"
+        md.append("| " + " | ".join(ident + cells) + " |")
         writer.writerow(ident + ["" if v is None else f"{v:.4f}" for v in values])
     n = rows[0]["n"]
     note = f"\nPercent. n = {n} samples per problem; Pass@k = any of the first k samples correct (as the paper).\n"
+    if any(r.get("avg_pm") is not None for r in rows):
+        note += "Avg@n ± half the width of its 95% interval (bootstrap over problems and samples, abc-verl compare).\n"
     atomic_write_text(out_dir / "table.md", "\n".join(md) + "\n" + note)
     atomic_write_text(out_dir / "table.csv", buf.getvalue())
     return out_dir / "table.md", out_dir / "table.csv"
+
+
+def avg_half_width(pair_dir: Path) -> float:
+    """Half the width of a finished pair's Avg@n 95% interval, in percent (the table's "8.4 ± 1.9")."""
+    lo, hi = avg_interval(res.load_pair(pair_dir).correct)
+    return (hi - lo) / 2
 
 
 def write_plots(rows: list[dict], out_dir: Path) -> list[Path]:
@@ -125,7 +141,7 @@ def _plot_pass_at_k(rows: list[dict], path: Path) -> Path:
         ax.grid(alpha=0.3)
     title = "Pass@k: any of the first k samples"
     _legend(fig, axes[0][-1], title + ("\ndashed: unbiased estimator" if unbiased else ""))
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _plot_over_training(rows: list[dict], path: Path) -> Path:
@@ -149,7 +165,7 @@ def _plot_over_training(rows: list[dict], path: Path) -> Path:
                 integer_steps(ax)
             ax.grid(alpha=0.3)
     _legend(fig, axes[0][-1], f"n = {n} samples per problem")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _training_lines(ax, rows: list[dict], metric: str, colors: dict) -> None:
@@ -165,7 +181,7 @@ def _legend(fig, ax, title: str) -> None:
     fig.tight_layout()
 
 
-def _save(fig, path: Path) -> Path:
+def save_figure(fig, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     try:
@@ -176,25 +192,12 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def collect(out_dir: Path) -> list[dict]:
-    """Every sampled summary under out_dir, with greedy accuracy attached where a greedy/ summary exists."""
-    rows = []
-    for path in sorted(out_dir.rglob(SUMMARY)):
-        if path.parent.name == "greedy" or path.parent == out_dir:
-            continue
-        row = read_json(path)
-        greedy = path.parent / "greedy" / SUMMARY
-        if greedy.is_file():
-            row["greedy"] = read_json(greedy)["avg@1"]
-        rows.append(row)
-    rows.sort(key=lambda r: (r["run"], -1 if r.get("step") is None else r["step"], r["benchmark"]))
-    return rows
-
-
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit(__doc__)
-    found = collect(Path(sys.argv[1]))
+    found = res.collect(Path(sys.argv[1]))
     if not found:
-        sys.exit(f"no {SUMMARY} under {sys.argv[1]}")
+        sys.exit(f"no {res.SUMMARY} under {sys.argv[1]}")
+    for r in found:
+        r["avg_pm"] = avg_half_width(Path(sys.argv[1]) / r["checkpoint"] / r["benchmark"])
     print(*write_table(found, Path(sys.argv[1])), *write_plots(found, Path(sys.argv[1])), sep="\n")
