@@ -14,7 +14,8 @@
     results.py      the one owner of result files: read, write, fingerprint, summarize a pair; resume
     report.py       table and plots; score.py: `eval score`
     stats.py        paired bootstrap intervals, sign-flip p-values, detectable differences, maj@k (pure maths)
-    compare.py      `abc-verl compare A B`: which run is better, and how sure; compare_plot.py: its figures
+    compare.py      `abc-verl compare A B`: which run is better, and how sure
+    compare_write.py, compare_plot.py: its compare.md / .csv / .json and compare.png
 
 May import: `abc_verl.data` (benchmarks, prompts), `abc_verl.rewards`, `abc_verl.files`, the plot helpers of
 `abc_verl.dynamics.plot`; verl only through

@@ -28,6 +28,7 @@ from abc_verl.evaluation.compare_write import write_outputs
 from abc_verl.evaluation.metrics import default_ks
 from abc_verl.evaluation.stats import compare_metrics, maj_at_k
 from abc_verl.files import folder_lock, remove_temporaries
+from abc_verl.names import GRADER_TIMEOUT, NO_ANSWER
 
 Pairs = dict[str, res.PairResult]  # benchmark -> finished pair
 
@@ -216,8 +217,8 @@ def _bench(a: res.PairResult, b: res.PairResult, order: np.ndarray, ks: list[int
         ma, mb = 100 * maj_at_k(a.preds, a.correct, k).mean(), 100 * maj_at_k(preds_b, cb, k).mean()
         maj.append({"k": k, "a": float(ma), "b": float(mb), "diff": float(mb - ma)})
     shares = {
-        "no_answer": {"a": 100 * a.no_answer / a.correct.size, "b": 100 * b.no_answer / b.correct.size},
-        "grader_timeout": {"a": 100 * a.timeouts / a.correct.size, "b": 100 * b.timeouts / b.correct.size},
+        NO_ANSWER: {"a": 100 * a.no_answer / a.correct.size, "b": 100 * b.no_answer / b.correct.size},
+        GRADER_TIMEOUT: {"a": 100 * a.timeouts / a.correct.size, "b": 100 * b.timeouts / b.correct.size},
     }
     return {
         "problems": len(a.ids),

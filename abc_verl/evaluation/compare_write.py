@@ -10,6 +10,7 @@ import io
 from pathlib import Path
 
 from abc_verl.files import atomic_write_json, atomic_write_text
+from abc_verl.names import GRADER_TIMEOUT, NO_ANSWER
 
 CSV_HEAD = ["step", "benchmark", "metric", "k", "a", "a_lo", "a_hi", "b", "b_lo", "b_hi"]
 CSV_HEAD += ["diff", "diff_lo", "diff_hi", "p_value", "mdd"]
@@ -85,7 +86,7 @@ def _metric_table(group: dict, n: str) -> list[str]:
         lines.append("| " + " | ".join(cells + [f"{r['mdd']:.1f}"]) + " |")
     for m in group.get("maj", []):
         lines.append(f"| maj@{m['k']} | {m['a']:.1f} | {m['b']:.1f} | {m['diff']:+.1f} |  |  |  |")
-    for key, label in (("no_answer", "no answer (% of responses)"), ("grader_timeout", "grader timeout (%)")):
+    for key, label in ((NO_ANSWER, "no answer (% of responses)"), (GRADER_TIMEOUT, "grader timeout (%)")):
         if key in group.get("shares", {}):
             s = group["shares"][key]
             lines.append(f"| {label} | {s['a']:.1f} | {s['b']:.1f} | {s['b'] - s['a']:+.1f} |  |  |  |")
