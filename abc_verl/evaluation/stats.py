@@ -77,9 +77,11 @@ def replicates(
     n = correct.shape[1]
     p = (correct.sum(axis=1) / n)[idx]
     c = rng.binomial(n, p)
+    out = {("avg", None): 100.0 * c.mean(axis=1) / n}
+    if not ks:
+        return out
     solvable = p > 0
     first = np.where(solvable, rng.geometric(np.where(solvable, p, 1.0)), n + 1)
-    out = {("avg", None): 100.0 * c.mean(axis=1) / n}
     for k in ks:
         out[("pass", k)] = 100.0 * (first <= k).mean(axis=1)
         out[("unbiased_pass", k)] = 100.0 * unbiased_table(n, k)[c].mean(axis=1)
