@@ -124,24 +124,53 @@ def _panels(nrows: int, ncols: int):
 
 
 def _plot_pass_at_k(rows: list[dict], path: Path) -> Path:
+    from matplotlib.lines import Line2D
+
     benches = _benchmarks(rows)
     colors = _checkpoint_colors(rows)
+    markers = _checkpoint_markers(rows)
     # Beside a few checkpoints the unbiased estimator is worth showing; beside many it is clutter.
     unbiased = len(colors) <= 4
     fig, axes = _panels(1, len(benches))
     for ax, bench in zip(axes[0], benches, strict=True):
         for r in (r for r in rows if r["benchmark"] == bench):
-            ks, color = r["ks"], colors[r["checkpoint"]]
-            ax.plot(ks, [r[f"pass@{k}"] for k in ks], "o-", ms=4, color=color, label=r["checkpoint"])
+            ks, color, marker = r["ks"], colors[r["checkpoint"]], markers[r["checkpoint"]]
+            ax.plot(ks, [r[f"pass@{k}"] for k in ks], "-", marker=marker, ms=4, color=color)
             if unbiased:
                 ax.plot(ks, [r[f"unbiased_pass@{k}"] for k in ks], "--", color=color, lw=1, alpha=0.7)
         ax.set_xscale("log", base=2)
         ax.set_xticks(rows[0]["ks"], [str(k) for k in rows[0]["ks"]])
         ax.set(title=bench, xlabel="k (samples)", ylabel="Pass@k (%)", ylim=(0, 100))
         ax.grid(alpha=0.3)
-    title = "Pass@k: any of the first k samples"
-    _legend(fig, axes[0][-1], title + ("\ndashed: unbiased estimator" if unbiased else ""))
+    # One entry per checkpoint of ANY panel (a checkpoint evaluated on one benchmark only is named too), in
+    # run and step order, each with its own colour and marker.
+    handles = [
+        Line2D([], [], color=colors[name], marker=markers[name], ms=4, label=name)
+        for name in dict.fromkeys(r["checkpoint"] for r in _by_run_and_step(rows))
+    ]
+    if unbiased:
+        handles.append(Line2D([], [], color="grey", ls="--", lw=1, label="dashed: unbiased estimator"))
+    title = "Pass@k: any of the first k samples\n(colour: run, shade and marker: step)"
+    axes[0][-1].legend(
+        handles=handles, fontsize=8, title=title, title_fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0)
+    )
+    fig.tight_layout()
     return save_figure(fig, path)
+
+
+def _checkpoint_markers(rows: list[dict]) -> dict:
+    """A marker per checkpoint within its run (the n-th step of every run shares one), so shades need not tell."""
+    shapes = "osD^vPX*"
+    out: dict = {}
+    for run in dict.fromkeys(r["run"] for r in rows):
+        names = dict.fromkeys(r["checkpoint"] for r in _by_step(rows) if r["run"] == run)
+        out.update({name: shapes[j % len(shapes)] for j, name in enumerate(names)})
+    return out
+
+
+def _by_run_and_step(rows: list[dict]) -> list[dict]:
+    runs = list(dict.fromkeys(r["run"] for r in rows))
+    return sorted(rows, key=lambda r: (runs.index(r["run"]), -1 if r.get("step") is None else r["step"]))
 
 
 def _plot_over_training(rows: list[dict], path: Path) -> Path:
