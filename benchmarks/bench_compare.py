@@ -23,6 +23,7 @@ import contextlib
 import io
 import os
 import platform
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -92,12 +93,12 @@ def coverages(pairs: int) -> dict:
     return out
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="100 coverage pairs instead of 1,000")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "bench_compare.json")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     times = timings(args.repeats)
     cover = coverages(100 if args.quick else 1000)
     print(f"30 problems x 64 samples x 2 runs, {DRAWS} bootstrap replicates, median of {args.repeats}")
@@ -116,7 +117,8 @@ def main() -> None:
     }
     atomic_write_json(args.out, report)
     print(f"wrote {args.out}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
