@@ -21,7 +21,8 @@ METHOD = (
     "true difference a 5% test finds 80% of the time with this problem count and n (2.80 x the bootstrap "
     "standard error). Pass@k (first k): any of the first k samples correct, as the paper reports it; "
     "Pass@k (unbiased): 1 - C(n-c, k)/C(n, k) over all n samples. maj@k: most frequent extracted answer among "
-    "the first k samples (no answer does not vote; a tie goes to the answer seen first)."
+    "the first k samples (no answer does not vote; a tie goes to the answer seen first). compare.json also "
+    "gives the plain percentile range of the bootstrap differences (diff_pct_lo, diff_pct_hi)."
 )
 
 

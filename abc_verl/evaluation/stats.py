@@ -125,6 +125,8 @@ def compare_metrics(
         row["a_lo"], row["a_hi"] = centred_interval(pa, reps_a[key], bound=0.0)
         row["b_lo"], row["b_hi"] = centred_interval(pb, reps_b[key], bound=0.0)
         row["diff_lo"], row["diff_hi"] = centred_interval(pb - pa, d_reps)
+        # the plain percentile range too, for readers who compute that one (it need not hold the observed value)
+        row["diff_pct_lo"], row["diff_pct_hi"] = (float(q) for q in np.quantile(d_reps, [0.025, 0.975]))
         row["p_value"] = sign_flip_p(vals_b[key] - vals_a[key], draws, rng)
         row["mdd"] = MDD_FACTOR * float(d_reps.std())
         rows.append(row)
