@@ -76,11 +76,14 @@ def plot_steps(compared: list[dict], path: Path) -> Path:
                     vals.append(r["diff"])
                     lo.append(r["diff_lo"])
                     hi.append(r["diff_hi"])
-                    label = "Avg@n" if want == "avg" else f"Pass@{n_max}"
+                    n = group["n"]["a"] if group["n"]["a"] == group["n"]["b"] else "n"
+                    label = f"Avg@{n}" if want == "avg" else f"Pass@{n_max}"
             ax.plot(steps, vals, "o-", ms=3, color=COLORS["diff"], label="B - A")
             ax.fill_between(steps, lo, hi, color=COLORS["diff"], alpha=0.25, lw=0, label="95% interval")
             ax.axhline(0, color="black", lw=0.8)
             ax.set(title=f"{bench}: {label}", xlabel="training step", ylabel="B - A (percentage points)")
+            if 0 < len(steps) <= 10:
+                ax.set_xticks(steps)
             ax.grid(alpha=0.3)
     axes[0][-1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     fig.subplots_adjust(hspace=0.35, wspace=0.3)
