@@ -103,8 +103,11 @@ def test_interval_covers_the_true_difference_in_93_to_97_percent_of_1000_simulat
 IDS = [f"p{i}" for i in range(6)]
 
 
-def write_result(folder: Path, correct: list[list[int]], ids=IDS, temperature=0.6, sha="f" * 64, preds=None) -> Path:
-    """A finished pair written through abc_verl.evaluation.results, as `abc-verl eval` writes it."""
+def write_result(
+    folder: Path, correct: list[list[int]], ids=IDS, temperature=0.6, sha="f" * 64, preds=None, fingerprinted=True
+) -> Path:
+    """A finished pair written through abc_verl.evaluation.results, as `abc-verl eval` writes it (as `eval score`
+    writes it, without a fingerprint, when not `fingerprinted`)."""
     n = len(correct[0])
     cfg = SamplingConfig(n=n, temperature=temperature)
     fp = results.fingerprint(cfg, "aime24", sha, len(ids), "prompt {question}")
@@ -116,7 +119,7 @@ def write_result(folder: Path, correct: list[list[int]], ids=IDS, temperature=0.
     ]
     rows = results.sample_rows(ids, responses, verdicts)
     head = {"checkpoint": folder.name, "run": folder.parent.name, "step": None, "benchmark": "aime24"}
-    summary = results.summary_of(head, rows, ids, n, [1, n], {"fingerprint": fp})
+    summary = results.summary_of(head, rows, ids, n, [1, n], {"fingerprint": fp} if fingerprinted else {})
     results.write_pair(folder / "aime24", rows, summary)
     return folder
 
@@ -184,6 +187,14 @@ def test_fewer_samples_than_k_leaves_that_k_out_once(tmp_path, capsys):
     assert err.count("k = 8 left out: a run has only 4 samples per problem") == 1
     assert "different settings, compared anyway: n 4 in A, 8 in B" in err
     assert json.loads((tmp_path / "cmp" / "compare.json").read_text())["compared"][0]["ks"] == [1]
+
+
+def test_eval_score_folders_with_other_n_leave_the_larger_k_out(tmp_path, capsys):
+    a = write_result(tmp_path / "a", A_CORRECT, fingerprinted=False)
+    b = write_result(tmp_path / "b", [row + row for row in B_CORRECT], fingerprinted=False)  # n = 8
+    assert run_compare(a, b, "--out", tmp_path / "cmp", "--bootstrap", 200) == 0
+    assert capsys.readouterr().err.count("k = 8 left out") == 1
+    assert json.loads((tmp_path / "cmp" / "compare.json").read_text())["compared"][0]["ks"] == [1, 2, 4]
 
 
 @pytest.mark.parametrize(

@@ -195,8 +195,10 @@ def _match(bench: str, a: res.PairResult, b: res.PairResult, allow: bool, notes:
     if only_a or only_b:
         pid, side, other = (only_a[0], "A", "B") if only_a else (only_b[0], "B", "A")
         raise ValueError(f"different problem sets: {bench} problem {pid!r} is in run {side} but not in run {other}")
-    sa = {**(fa.get("sampling") or {}), "n": a.n, "prompt": fa.get("prompt")}
-    sb = {**(fb.get("sampling") or {}), "n": b.n, "prompt": fb.get("prompt")}
+    # the settings are the fingerprints' (eval score folders have none: their n alone may differ, and the k
+    # values above the smaller n are then left out)
+    sa = {**(fa.get("sampling") or {}), "prompt": fa.get("prompt")}
+    sb = {**(fb.get("sampling") or {}), "prompt": fb.get("prompt")}
     diffs = [f"{key} {sa.get(key)!r} in A, {sb.get(key)!r} in B" for key in sa | sb if sa.get(key) != sb.get(key)]
     if diffs and not allow:
         raise ValueError(
