@@ -16,6 +16,7 @@
     stats.py        paired bootstrap intervals, sign-flip p-values, detectable differences, maj@k (pure maths)
     compare.py      `abc-verl compare A B`: which run is better, and how sure
     compare_write.py, compare_plot.py: its compare.md / .csv / .json and compare.png
+    simulate.py     simulated pairs of runs like the paper's: coverage and resolution of compare (docs/compare.md)
 
 May import: `abc_verl.data` (benchmarks, prompts), `abc_verl.rewards`, `abc_verl.files`, the plot helpers of
 `abc_verl.dynamics.plot`; verl only through
