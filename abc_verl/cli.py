@@ -4,6 +4,7 @@
     abc-verl check [recipe] [k=v ...]  # pre-flight check of a recipe on CPU
     abc-verl prepare-data ...          # training and eval parquet files for verl
     abc-verl eval ...                  # Avg@k / Pass@k of checkpoints; `abc-verl eval score` re-grades samples
+    abc-verl compare A B --out DIR     # is B better than A? paired intervals, p-values, per-problem tables
     abc-verl plot ...                  # training-dynamics figure from verl / TRL logs
 
 Each module exposes `main(argv: list[str]) -> int`; it is imported only when its subcommand runs.
@@ -17,6 +18,7 @@ COMMANDS = {
     "check": ("abc_verl.check.run", "pre-flight check of a recipe on CPU, before any GPU is touched"),
     "prepare-data": ("abc_verl.data.prepare", "write verl parquet files for training and evaluation"),
     "eval": ("abc_verl.evaluation.cli", "Avg@k / Pass@k of a model or of every checkpoint of a run"),
+    "compare": ("abc_verl.evaluation.compare", "is run B better than run A? paired intervals and per-problem tables"),
     "plot": ("abc_verl.dynamics.cli", "entropy and per-quadrant clipping over training, beside the paper's runs"),
 }
 

@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 from abc_verl.data.benchmarks import load_benchmark
+from abc_verl.evaluation import results
 
 FILLER = "Let us reason step by step. We consider the constraints and simplify the expression carefully. "
 
@@ -65,7 +66,7 @@ def time_score(samples: Path, workers: int, out: Path) -> tuple[float, dict]:
     start = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wall = time.perf_counter() - start
-    summary = json.loads((out / "summary.json").read_text())
+    summary = results.read_json(out / results.SUMMARY)
     return wall, {k: v for k, v in summary.items() if "@" in k}
 
 
