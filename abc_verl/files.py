@@ -19,6 +19,9 @@ the umask is never read or changed here (changing it is process-wide and races w
 Folder lock: `fcntl.flock` on `<folder>/.abc-verl.lock`, which holds the holder's pid, host, start time and
 command. The kernel drops the lock when its holder dies (SIGKILL included), so a stale lock file never
 blocks anyone; a clean exit removes the file.
+Not the `filelock` package: its flock-based FileLock keeps nothing in the file that a second process could
+show, and the holder's command in the "in use by" message is tested behaviour (tests/test_faults_lock.py).
+Writing it ourselves into a filelock-held file would need the same open / stat / write code as here.
 """
 
 import contextlib
@@ -95,10 +98,10 @@ def atomic_write_jsonl(path: str | Path, rows: Iterable[dict]) -> None:
 
 def read_jsonl(path: str | Path) -> list[dict]:
     """The JSON objects of a JSON-lines file, one per line (blank lines skipped). A line that is not a JSON
-    object, or bytes that are not UTF-8, raise ValueError naming the file and line; OSError when unreadable."""
+    object raises ValueError naming the file and line, bytes that are not UTF-8 one naming the file; OSError when
+    the file cannot be read."""
     rows = []
     with open(path, encoding="utf-8") as fh:
-        lineno = 0
         try:
             for lineno, line in enumerate(fh, 1):
                 if not line.strip():
@@ -110,8 +113,8 @@ def read_jsonl(path: str | Path) -> list[dict]:
                 if not isinstance(row, dict):
                     raise ValueError(f"{path}, line {lineno}: expected a JSON object, got {type(row).__name__}")
                 rows.append(row)
-        except UnicodeDecodeError as e:
-            raise ValueError(f"{path}, line {lineno + 1}: not UTF-8 text ({e.reason})") from None
+        except UnicodeDecodeError as e:  # decoded a chunk at a time: the line is not known
+            raise ValueError(f"{path}: not UTF-8 text ({e.reason})") from None
     return rows
 
 
