@@ -6,7 +6,8 @@
     abc-verl eval ...                  # Avg@k / Pass@k of checkpoints; `abc-verl eval score` re-grades samples
     abc-verl plot ...                  # training-dynamics figure from verl / TRL logs
 
-Each module exposes `main(argv: list[str]) -> int`; it is imported only when its subcommand runs.
+Each module exposes `main(argv: list[str]) -> int`; it is imported only when its subcommand runs. Every
+subcommand follows EXIT_STATUS (shown by `abc-verl --help`).
 """
 
 import importlib
@@ -21,10 +22,18 @@ COMMANDS = {
 }
 
 
+EXIT_STATUS = """exit status, every command:
+  0    done (every check passed)
+  1    it ran and failed: a check FAILed, the plugin is not registered, the output folder is busy or unwritable
+  2    wrong command line or input, found before any work (the message names the flag, key or file)
+  130  interrupted (Ctrl-C); finished results are kept, and re-running resumes where a command can
+"""
+
+
 def usage() -> str:
     width = max(map(len, COMMANDS))
     lines = [f"  {name:<{width}}  {help_}" for name, (_, help_) in COMMANDS.items()]
-    return "usage: abc-verl <command> [args...]\n\ncommands:\n" + "\n".join(lines) + "\n"
+    return "usage: abc-verl <command> [args...]\n\ncommands:\n" + "\n".join(lines) + "\n\n" + EXIT_STATUS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,7 +50,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"abc-verl: unknown command {argv[0]!r}\n\n{usage()}", end="", file=sys.stderr)
         return 2
     module = importlib.import_module(COMMANDS[argv[0]][0])
-    return module.main(argv[1:])
+    try:
+        return module.main(argv[1:])
+    except KeyboardInterrupt:
+        print(f"\nabc-verl {argv[0]}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
