@@ -26,6 +26,7 @@ from abc_verl.names import (
     BAD_INPUT,
     GRADER_ERROR,
     GRADER_TIMEOUT,
+    IS_WEIGHT_MEAN,
     NO_ANSWER,
     RESPONSE_TOKENS,
     RESPONSE_TOKENS_CORRECT,
@@ -174,7 +175,7 @@ def test_rollout_is_weights_reach_the_abc_loss(run):
     """The recipe sets algorithm.rollout_correction.rollout_is=token: verl computes truncated IS weights in the
     trainer and hands them to the loss, which logs their mean only when it receives them (not None)."""
     for step, data in _training_steps(run).items():
-        seen = data["actor/abc/rollout_is_weight_mean"]
+        seen = data[IS_WEIGHT_MEAN]
         # the HF rollout samples with the trainer's own weights, so the weights are 1 up to float error
         assert seen == pytest.approx(data["rollout_corr/rollout_is_mean"], abs=1e-4), step
         assert seen == pytest.approx(1.0, abs=1e-3), step
@@ -248,7 +249,7 @@ def test_legacy_trainer_still_runs_the_abc_loss(run, tmp_path, reward):
     assert "Legacy trainer `main_ppo_v0.py` is deprecated" in output
     data = _read_log(log)[1]
     assert sum(data[q] for q in QUADRANTS) == pytest.approx(data["actor/pg_clipfrac"], abs=1e-6)
-    assert data["actor/abc/rollout_is_weight_mean"] == pytest.approx(1.0, abs=1e-3)
+    assert data[IS_WEIGHT_MEAN] == pytest.approx(1.0, abs=1e-3)
     assert 0.0 < data["timing_s/agent_loop/compute_score/mean"] < 60.0  # seconds per response, reward worker trip
 
 

@@ -209,17 +209,17 @@ def _score(result: Any) -> float:
 def check_train(config: Any) -> str:
     from verl.utils.config import omega_conf_to_dataclass
 
-    from abc_verl.check import engine as engine_check
+    from abc_verl.check import engine as fsdp_engine
     from abc_verl.cpu.tiny import build_tiny_qwen3
 
     actor = omega_conf_to_dataclass(config.actor_rollout_ref.actor)  # the recipe's loss knobs, as workers see them
     with_is = config.algorithm.rollout_correction.get("rollout_is") is not None
     with tempfile.TemporaryDirectory(prefix="abc_verl_check_") as tmp:
-        engine = engine_check.build_engine(build_tiny_qwen3(tmp), micro_batch_size=2)
-        batch = engine_check.make_batch(engine, rollout_is_weights=with_is)
+        engine = fsdp_engine.build_engine(build_tiny_qwen3(tmp), micro_batch_size=2)
+        batch = fsdp_engine.make_batch(engine, rollout_is_weights=with_is)
         lines = []
         for step in range(3):
-            result = engine_check.train_step(engine, batch, actor)
+            result = fsdp_engine.train_step(engine, batch, actor)
             if not all(map(_finite, (result.loss, result.grad_norm))):
                 raise CheckFailed(f"step {step}: loss {result.loss}, grad norm {result.grad_norm} (not finite)")
             quadrants = [result.metrics.get(CLIPFRAC[q]) for q in QUADRANTS]
