@@ -31,6 +31,7 @@ from abc_verl.names import (
     RESPONSE_TOKENS,
     RESPONSE_TOKENS_CORRECT,
     RESPONSE_TOKENS_WRONG,
+    REWARD_KIND,
     TRUNCATED,
 )
 
@@ -217,7 +218,7 @@ def test_reward_manager_diagnostics_reach_verls_file_log_per_validation_source(r
         if k.startswith((f"{prefix}/{RESPONSE_TOKENS_CORRECT}/mean@", f"{prefix}/{RESPONSE_TOKENS_WRONG}/mean@"))
     ]
     assert lengths and all(1.0 <= validation[k] <= 16.0 for k in lengths), lengths
-    assert not [k for k in validation if "/reason/" in k]  # text fields are not metrics
+    assert not [k for k in validation if f"/{REWARD_KIND}/" in k]  # text fields are not metrics
 
 
 def test_rollout_gets_the_trainers_weights_after_every_step(run):
