@@ -91,7 +91,7 @@ class RewardState:
     """All that compute_score keeps between calls in one process: caches, counters, graders, pairs in flight."""
 
     def __init__(self) -> None:
-        self.verdicts: LRUCache = LRUCache(CACHE_SIZE)  # (gold, boxed answer) -> (acc, pred, kind), from graders
+        self.verdicts: LRUCache = LRUCache(CACHE_SIZE)  # (gold, boxed answer) -> (acc, pred), learnt from graders
         self.gold_ok: LRUCache = LRUCache(CACHE_SIZE)  # gold -> whether math-verify parses it
         self.cache_lock = threading.Lock()  # cachetools caches are not thread-safe; a get reorders an LRU too
         self.stats: Counter[str] = Counter()
