@@ -7,7 +7,8 @@
     abc-verl compare A B --out DIR     # is B better than A? paired intervals, p-values, per-problem tables
     abc-verl plot ...                  # training-dynamics figure from verl / TRL logs
 
-Each module exposes `main(argv: list[str]) -> int`; it is imported only when its subcommand runs.
+Each module exposes `main(argv: list[str]) -> int`; it is imported only when its subcommand runs. Every
+subcommand follows EXIT_STATUS (shown by `abc-verl --help`).
 """
 
 import importlib
@@ -23,7 +24,7 @@ COMMANDS = {
 }
 
 
-# where a newcomer starts: the README's two commands (in the clone, with its .venv active), then each command's own help
+# where a newcomer starts: the README's two commands (in the clone, with its .venv active), then a command's own help
 START = """
 where to start (in the clone, with its .venv active; README.md):
   abc-verl check && examples/tiny_cpu_abc.sh   # the main job on CPU: pre-flight check, then ABC-GRPO on a tiny Qwen3
@@ -31,11 +32,18 @@ where to start (in the clone, with its .venv active; README.md):
 a command's options and examples: abc-verl <command> --help
 """
 
+EXIT_STATUS = """exit status, every command:
+  0    done (every check passed)
+  1    it ran and failed: a check FAILed, the plugin is not registered, the output folder is busy or unwritable
+  2    wrong command line or input, found before any work (the message names the flag, key or file)
+  130  interrupted (Ctrl-C); finished results are kept, and re-running resumes where a command can
+"""
+
 
 def usage() -> str:
     width = max(map(len, COMMANDS))
     lines = [f"  {name:<{width}}  {help_}" for name, (_, help_) in COMMANDS.items()]
-    return "usage: abc-verl <command> [args...]\n\ncommands:\n" + "\n".join(lines) + "\n" + START
+    return "usage: abc-verl <command> [args...]\n\ncommands:\n" + "\n".join(lines) + "\n\n" + EXIT_STATUS + START
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,7 +60,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"abc-verl: unknown command {argv[0]!r}\n\n{usage()}", end="", file=sys.stderr)
         return 2
     module = importlib.import_module(COMMANDS[argv[0]][0])
-    return module.main(argv[1:])
+    try:
+        return module.main(argv[1:])
+    except KeyboardInterrupt:
+        print(f"\nabc-verl {argv[0]}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -39,7 +39,9 @@ BAD_INPUT = "bad_input"  # 1.0: no / non-text / unparsable ground truth, empty o
 RESPONSE_TOKENS = "response_tokens"  # the response's length in tokens
 RESPONSE_TOKENS_CORRECT = "response_tokens_correct"  # the length when correct, else None (left out of means)
 RESPONSE_TOKENS_WRONG = "response_tokens_wrong"  # the length when wrong, else None
-REWARD_REASON = "reason"  # why the score is what it is: one of abc_verl.rewards.manager.REASONS (text: not a metric)
+# why the score is what it is, in compute_score's result and the manager's extra info (text, not a metric): one of
+# abc_verl.rewards.kinds.RewardKind
+REWARD_KIND = "kind"
 REWARD_DIAGNOSTICS = (
     NO_ANSWER,
     TRUNCATED,

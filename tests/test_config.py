@@ -11,7 +11,8 @@ from hydra import compose, initialize_config_dir
 from verl.trainer.ppo.utils import need_critic, need_reference_policy
 from verl.utils.config import omega_conf_to_dataclass, validate_config
 
-from abc_verl.config import ABCPolicyLossConfig
+from abc_verl.check.run import _cause_of_type
+from abc_verl.config import ABCConfigError, ABCPolicyLossConfig
 
 PL = "actor_rollout_ref.actor.policy_loss"
 ABC = [f"{PL}._target_=abc_verl.config.ABCPolicyLossConfig", f"{PL}.loss_mode=abc"]
@@ -57,6 +58,17 @@ def test_loss_mode_abc_alone_composes_with_verl_defaults():
 def test_bad_width_fails_in_the_driver_check_naming_key_and_value(key, value, shown):
     with pytest.raises(Exception, match=rf"{PL}\.{shown}"):
         driver_check(ABC + [f"+{PL}.{key}={value}"])
+
+
+def test_bad_width_raises_the_typed_error_that_hydra_wraps():
+    """What `abc-verl check` relies on: Hydra's wrapper keeps our ABCConfigError in its cause chain."""
+    with pytest.raises(Exception) as raised:
+        driver_check(ABC + [f"+{PL}.eps_pos_low=1.5"])
+    ours = _cause_of_type(raised.value, ABCConfigError)
+    assert (
+        not isinstance(raised.value, ABCConfigError)
+        and str(ours) == f"{PL}.eps_pos_low=1.5: must be a number in (0, 1]"
+    )
 
 
 def test_abc_config_with_another_loss_mode_is_rejected():

@@ -147,7 +147,7 @@ def test_bad_lines_and_types_are_reported(tmp_path, capsys):
     broken = tmp_path / "broken.jsonl"
     broken.write_text('{"prompt": "a", "solution": "1"}\n{"prompt": \n')
     assert data.main(["--only", "train", "--train-file", str(broken), "--out-dir", str(tmp_path / "o")]) == 2
-    assert f"{broken}:2: not valid JSON" in capsys.readouterr().err
+    assert f"{broken}, line 2: not valid JSON" in capsys.readouterr().err
     csv = tmp_path / "train.csv"
     csv.write_text("prompt,solution\n")
     assert data.main(["--only", "train", "--train-file", str(csv), "--out-dir", str(tmp_path / "o")]) == 2

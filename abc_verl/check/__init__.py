@@ -4,6 +4,7 @@
     recipes.py   recipe lookup, composition as `main_ppo` does it, the unknown-key check
     launch.py    what the launch will use: trainer class, rollout backend, attention, CUDA build, Ray CPUs
     data.py      the recipe's parquet files and gold answers
+    batch.py     the batch verl's reward loop hands a reward manager, built from token lists
     engine.py    real optimizer steps of a loss through verl's FSDP2 engine on CPU (a tiny random Qwen3)
     errors.py    CheckFailed and Skip, raised by every stage
     info.py      `abc-verl info`: is the plugin registered in verl?

@@ -36,7 +36,7 @@ from typing import Any
 from abc_verl.check import launch as check_launch
 from abc_verl.check.errors import CheckFailed, Skip
 from abc_verl.check.recipes import compose_recipe, explain_override_error, find_recipe, unknown_keys
-from abc_verl.names import CLIPFRAC, PG_CLIPFRAC, QUADRANTS, REWARD_MANAGER
+from abc_verl.names import CLIPFRAC, PG_CLIPFRAC, QUADRANTS, REWARD_KIND, REWARD_MANAGER
 
 DEFAULT_RECIPE = "qwen3_1.7b_abc"
 LOSS_KEY = "actor_rollout_ref.actor.policy_loss.loss_mode"
@@ -50,22 +50,35 @@ def check_validate(config: Any) -> str:
     from verl.trainer.ppo.utils import need_critic, need_reference_policy
     from verl.utils.config import validate_config
 
+    from abc_verl.config import ABCConfigError  # imports verl: only once main() has chosen the platform
+
     problem = None
     try:
         validate_config(config, use_reference_policy=need_reference_policy(config), use_critic=need_critic(config))
-    except Exception as e:  # Hydra's InstantiationException names the section and class, not the `_target_` key
-        text = " ".join(str(e).split())
-        where = re.search(r"Error in call to target '([^']+)'.*full_key: (\S+)", text)
-        if where is None:
-            raise
-        inner = e.__cause__
-        if isinstance(inner, ValueError) and str(inner).startswith(where.group(2) + "."):
-            problem = str(inner)  # our config class's own message, naming the key at fault
-        else:
-            problem = f"{where.group(2)}._target_={where.group(1)!r} could not be built: {inner or text}"
+    except Exception as e:
+        ours = _cause_of_type(e, ABCConfigError)
+        if ours is not None:  # our config class's own message, naming the key at fault
+            problem = str(ours)
+        else:  # Hydra's InstantiationException names the section and class, not the `_target_` key
+            text = " ".join(str(e).split())
+            where = re.search(r"Error in call to target '([^']+)'.*full_key: (\S+)", text)
+            if where is None:
+                raise
+            problem = f"{where.group(2)}._target_={where.group(1)!r} could not be built: {e.__cause__ or text}"
     if problem:
         raise CheckFailed(problem)
     return "verl's validate_config passed"
+
+
+def _cause_of_type(error: BaseException, kind: type[BaseException]) -> BaseException | None:
+    """The first exception of type `kind` in `error`'s cause / context chain (Hydra wraps what a config raised)."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, kind):
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None
 
 
 def check_plugin(config: Any) -> str:
@@ -159,8 +172,8 @@ def _check_reward_manager(config: Any, rows: list[dict], where: str) -> str:
 
     from verl.trainer.ppo.reward import load_reward_manager
 
+    from abc_verl.check.batch import reward_batch
     from abc_verl.cpu.tiny import build_tokenizer
-    from abc_verl.rewards.manager import reward_batch
 
     tokenizer = build_tokenizer()  # offline: any byte-level tokenizer decodes these answers back exactly
 
@@ -184,7 +197,7 @@ def _check_reward_manager(config: Any, rows: list[dict], where: str) -> str:
         if (right["score"], wrong["score"]) != (1.0, 0.0):
             raise CheckFailed(
                 f"{MANAGER_KEY}={REWARD_MANAGER!r}: gold {row['answer']!r} scored {right['score']} (want 1.0; "
-                f"{right['reason']} {right['error']}), a wrong one {wrong['score']} (want 0.0)"
+                f"{right[REWARD_KIND]} {right['error']}), a wrong one {wrong['score']} (want 0.0)"
             )
     return f"{len(rows)} gold answers from {where} score 1.0, wrong ones 0.0 (reward manager {REWARD_MANAGER!r})"
 
@@ -196,17 +209,17 @@ def _score(result: Any) -> float:
 def check_train(config: Any) -> str:
     from verl.utils.config import omega_conf_to_dataclass
 
-    from abc_verl.check import engine as engine_check
+    from abc_verl.check import engine as fsdp_engine
     from abc_verl.cpu.tiny import build_tiny_qwen3
 
     actor = omega_conf_to_dataclass(config.actor_rollout_ref.actor)  # the recipe's loss knobs, as workers see them
     with_is = config.algorithm.rollout_correction.get("rollout_is") is not None
     with tempfile.TemporaryDirectory(prefix="abc_verl_check_") as tmp:
-        engine = engine_check.build_engine(build_tiny_qwen3(tmp), micro_batch_size=2)
-        batch = engine_check.make_batch(engine, rollout_is_weights=with_is)
+        engine = fsdp_engine.build_engine(build_tiny_qwen3(tmp), micro_batch_size=2)
+        batch = fsdp_engine.make_batch(engine, rollout_is_weights=with_is)
         lines = []
         for step in range(3):
-            result = engine_check.train_step(engine, batch, actor)
+            result = fsdp_engine.train_step(engine, batch, actor)
             if not all(map(_finite, (result.loss, result.grad_norm))):
                 raise CheckFailed(f"step {step}: loss {result.loss}, grad norm {result.grad_norm} (not finite)")
             quadrants = [result.metrics.get(CLIPFRAC[q]) for q in QUADRANTS]

@@ -43,7 +43,7 @@ from abc_verl.dynamics.logs import (
 )
 from abc_verl.files import FolderBusy, atomic_write_text, folder_lock, remove_temporaries
 
-FINAL_WINDOW = 10  # "final" = mean of the last 10 logged values, as in the issue and the paper's end-of-run numbers
+FINAL_WINDOW = 10  # "final" = mean of the last 10 logged values, as the paper's end-of-run numbers
 DEFAULT_SMOOTH = 20
 PAPER_RUNS = {"1.7b": ("qwen3-1.7b-abc-grpo", "qwen3-1.7b-grpo")}  # ABC first: entropy_ratio reads ABC / GRPO
 FIGURE = "dynamics.png"
