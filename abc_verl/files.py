@@ -100,7 +100,12 @@ def read_jsonl(path: str | Path) -> list[dict]:
     """The JSON objects of a JSON-lines file, one per line (blank lines skipped). A line that is not a JSON
     object raises ValueError naming the file and line, bytes that are not UTF-8 one naming the file; OSError when
     the file cannot be read."""
-    rows = []
+    return [row for _, row in iter_jsonl(path)]
+
+
+def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for each non-blank line of a JSON-lines file, checked as `read_jsonl` says; for
+    readers whose own errors name the line."""
     with open(path, encoding="utf-8") as fh:
         try:
             for lineno, line in enumerate(fh, 1):
@@ -112,10 +117,9 @@ def read_jsonl(path: str | Path) -> list[dict]:
                     raise ValueError(f"{path}, line {lineno}: not valid JSON ({e.msg})") from None
                 if not isinstance(row, dict):
                     raise ValueError(f"{path}, line {lineno}: expected a JSON object, got {type(row).__name__}")
-                rows.append(row)
+                yield lineno, row
         except UnicodeDecodeError as e:  # decoded a chunk at a time: the line is not known
             raise ValueError(f"{path}: not UTF-8 text ({e.reason})") from None
-    return rows
 
 
 def remove_temporaries(folder: str | Path) -> list[Path]:

@@ -22,7 +22,7 @@ def test_every_flag_has_help(command, module):
 def test_help_states_the_exit_status_rule(capsys):
     assert cli.main(["--help"]) == 0
     out = capsys.readouterr().out
-    assert out.endswith(cli.EXIT_STATUS) and all(f"  {code} " in out for code in ("0", "1", "2", "130"))
+    assert cli.EXIT_STATUS in out and all(f"  {code} " in out for code in ("0", "1", "2", "130"))
 
 
 def test_unknown_command_is_a_command_line_error(capsys):

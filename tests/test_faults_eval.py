@@ -264,7 +264,7 @@ def test_vllm_path_killed_then_rerun_and_a_second_eval_fails_naming_the_first(ru
     # A second eval on the same folder, meanwhile: refused at once, naming the first; it writes nothing.
     before = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
     second = Eval([*argv, "--out", str(out)], fake_vllm_env)
-    assert second.finish(timeout=60) == 2
+    assert second.finish(timeout=60) == 1  # busy folder: it ran and failed (abc_verl.cli.EXIT_STATUS)
     assert time.monotonic() - second.start < 30  # no waiting: fails as soon as it sees the lock
     msg = second.err
     assert f"{out} is in use by another abc-verl process (pid {first.proc.pid} on host " in msg, msg

@@ -38,9 +38,12 @@ def main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print("\nabc-verl eval: interrupted; finished results are kept, re-run to resume", file=sys.stderr)
         return 130
-    except (ValueError, OSError, RuntimeError) as e:
+    except (ValueError, FileNotFoundError) as e:  # a wrong command line or input (abc_verl.cli.EXIT_STATUS)
         print(f"abc-verl eval: error: {e}", file=sys.stderr)
         return 2
+    except (OSError, RuntimeError) as e:  # it ran and failed: output folder busy, full or read-only; an engine
+        print(f"abc-verl eval: error: {e}", file=sys.stderr)
+        return 1
 
 
 def build_parser() -> argparse.ArgumentParser:

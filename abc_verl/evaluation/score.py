@@ -9,7 +9,6 @@ top-level keys, plus n and problems), DIR/table.md and DIR/table.csv. Always re-
 """
 
 import argparse
-import json
 import os
 import shlex
 from pathlib import Path
@@ -18,7 +17,7 @@ from abc_verl.evaluation import results as res
 from abc_verl.evaluation.grade import grade
 from abc_verl.evaluation.metrics import check_ks, default_ks
 from abc_verl.evaluation.report import avg_half_width, write_table
-from abc_verl.files import folder_lock, remove_temporaries
+from abc_verl.files import folder_lock, iter_jsonl, remove_temporaries
 from abc_verl.rewards.verdict import gold_to_text
 
 
@@ -59,27 +58,18 @@ def read_samples(path: Path) -> list[dict]:
         raise FileNotFoundError(f"{path}: no such samples file")
     problems: list[dict] = []
     seen: dict[str, int] = {}
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            prob = _parse_line(line, f"{path}, line {lineno}", lineno, problems[:1])
-            if prob["id"] in seen:
-                raise ValueError(f"{path}, line {lineno}: id {prob['id']!r} already used on line {seen[prob['id']]}")
-            seen[prob["id"]] = lineno
-            problems.append(prob)
+    for lineno, obj in iter_jsonl(path):
+        prob = _parse_row(obj, f"{path}, line {lineno}", lineno, problems[:1])
+        if prob["id"] in seen:
+            raise ValueError(f"{path}, line {lineno}: id {prob['id']!r} already used on line {seen[prob['id']]}")
+        seen[prob["id"]] = lineno
+        problems.append(prob)
     if not problems:
         raise ValueError(f"{path}: no problems (expected one JSON object per line)")
     return problems
 
 
-def _parse_line(line: str, where: str, lineno: int, first: list[dict]) -> dict:
-    try:
-        obj = json.loads(line)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{where}: not valid JSON ({e.msg})") from None
-    if not isinstance(obj, dict):
-        raise ValueError(f"{where}: expected a JSON object, got {type(obj).__name__}")
+def _parse_row(obj: dict, where: str, lineno: int, first: list[dict]) -> dict:
     if obj.get("answer") is None:
         raise ValueError(f'{where}: missing "answer" (the gold answer)')
     responses = obj.get("responses")

@@ -10,14 +10,16 @@ Not run by hand; tests: `pytest tests/test_rewards.py tests/test_reward_manager.
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import Enum
 
 from abc_verl import names
 
 
-class RewardKind(StrEnum):
+class RewardKind(str, Enum):  # enum.StrEnum is Python 3.11+; verl 0.9.1 runs on 3.10 too
     """Why a response scored what it did. Only GRADED can score 1.0; every other kind scores 0.0. Kinds that a
     diagnostic flag of the manager is named after share that flag's name."""
+
+    __str__ = str.__str__  # the value, as StrEnum prints it (Enum's default would print "RewardKind.GRADED")
 
     GRADED = "graded"  # an answer was extracted and compared with the gold: right or wrong
     NO_ANSWER = names.NO_ANSWER  # graded: the response has no answer math-verify extracts
