@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # verl's real trainer on two Ray nodes of one machine, no GPU: starts a Ray head and a second Ray node (two
-# raylets, each with its own logical CPUs and one logical device slot, in a Ray temp folder of their own under
-# $ABC_VERL_TINY/ray), then runs the tiny ABC-GRPO recipe (recipes/tiny_cpu_abc.yaml, HF rollout, CPU platform)
-# with trainer.nnodes=2 trainer.n_gpus_per_node=1: one FSDP rank per node, gloo between them. Two steps and a
-# checkpoint at step 2; then it stops the two nodes it started (and nothing else) and prints the run's summary.
-# By default (SHIP_PACKAGE=1) the second node runs a Python environment without abc-verl
-# (`python -m abc_verl.cpu.two_nodes bare-python`), and the job ships the package to every worker through Ray's
-# runtime_env (py_modules) and VERL_USE_EXTERNAL_MODULES=abc_verl, as on a cluster where abc-verl is not
-# installed; SHIP_PACKAGE=0 runs both nodes on this environment (abc-verl installed, its entry point loads it).
-# ABC_VERL_NODE_LOG=1: each FSDP rank prints its Ray node, where it imported abc_verl from, and its own ABC
-# metrics per loss call ("abc-verl worker:" / "abc-verl loss:" lines, abc_verl/cpu/nodes.py).
-# Hardware: 2 CPU cores, 6 GB of memory. Wall time: 4-7 minutes on 2 shared cores.
+# raylets, each with its own logical CPUs, one logical GPU slot, its own Ray temp folder under $ABC_VERL_TINY/ray
+# and a token of this cluster's own), then runs the tiny ABC-GRPO recipe (recipes/tiny_cpu_abc.yaml, HF rollout,
+# CPU platform) with trainer.nnodes=2 trainer.n_gpus_per_node=1: one FSDP rank per node, gloo between them. Two
+# steps and a checkpoint at step 2, then it stops the two nodes it started (no other Ray on the machine) and
+# prints the run's summary. docs/multinode.md says what this proves and what it does not.
+# The second node runs a Python environment without abc-verl (`python -m abc_verl.cpu.two_nodes bare-python`);
+# the job ships the package to every worker through Ray's runtime_env (py_modules) and
+# VERL_USE_EXTERNAL_MODULES=abc_verl, as on a cluster where abc-verl is not installed. SHIP_PACKAGE=0: both nodes
+# run this environment (abc-verl installed, its entry point loads it).
+# Each FSDP rank prints its Ray node, interpreter and copy of abc_verl, and its own ABC metrics per loss call
+# ("abc-verl worker:" / "abc-verl loss:" lines, ABC_VERL_NODE_LOG=1, abc_verl/cpu/nodes.py).
+# RESUME=1 continues from the experiment's last checkpoint instead of starting afresh; LOG_NAME names the
+# launch's verl file log ($LOG_DIR/$LOG_NAME.jsonl). Hardware: 2 CPU cores, 6 GB of memory, no GPU. Wall time:
+# 3-6 minutes on 2 shared cores.
 #   examples/tiny_cpu_abc_2nodes.sh [hydra overrides...]
+#   RESUME=1 LOG_NAME=resumed examples/tiny_cpu_abc_2nodes.sh trainer.total_training_steps=3
 set -xeuo pipefail
 
 RECIPE=${RECIPE:-tiny_cpu_abc}
@@ -26,6 +30,8 @@ RAY_PORT=${RAY_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("
 HEAD_CPUS=${HEAD_CPUS:-16}
 NODE2_CPUS=${NODE2_CPUS:-4}
 SHIP_PACKAGE=${SHIP_PACKAGE:-1}
+# verl's file log of this launch: $LOG_DIR/$LOG_NAME.jsonl (a resumed launch writes one of its own beside it)
+LOG_NAME=${LOG_NAME:-two_nodes}
 # Ray marks a node dead after this many missed health checks (1 s apart): a lost node ends the run in seconds
 HEALTH_CHECKS=${HEALTH_CHECKS:-5}
 export VERL_PLATFORM=cpu
@@ -42,6 +48,9 @@ python3 -m abc_verl.cpu.tiny_run "$ABC_VERL_TINY"
 # RESUME=1 continues from the experiment's last checkpoint (verl's trainer.resume_mode=auto); else a fresh start
 if [ "${RESUME:-0}" != 1 ]; then rm -rf "$ABC_VERL_CKPT/abc_verl/${RECIPE}_2nodes" "$LOG_DIR"; fi
 mkdir -p "$LOG_DIR" "$RAY_TMP"
+# Ray's token authentication with a token of this cluster's own, not the shared ~/.ray/auth_token
+export RAY_AUTH_MODE=token RAY_AUTH_TOKEN_PATH=$RAY_TMP/auth_token
+(umask 077 && python3 -c 'import secrets; print(secrets.token_hex(32), end="")' >"$RAY_AUTH_TOKEN_PATH")
 # the nodes and the driver run from $ABC_VERL_TINY: Ray puts the driver's folder on every worker's path, and from
 # the clone node 2 would import abc_verl from its source tree
 cd "$ABC_VERL_TINY"
@@ -66,11 +75,13 @@ python3 -m abc_verl.cpu.two_nodes wait "$ADDRESS" 1
     --temp-dir="$RAY_TMP/node2" --num-cpus="$NODE2_CPUS" --num-gpus=1 >"$LOG_DIR/ray_node2.log" 2>&1 &
 python3 -m abc_verl.cpu.two_nodes wait "$ADDRESS" 2
 
-VERL_FILE_LOGGER_PATH="$LOG_DIR/two_nodes.jsonl" python3 -m verl.trainer.main_ppo \
+# verl's file logger runs in the TaskRunner, a worker of the cluster: its path goes by the job's runtime_env
+python3 -m verl.trainer.main_ppo \
     --config-path "$RECIPES" --config-name "$RECIPE" \
     trainer.nnodes=2 trainer.n_gpus_per_node=1 \
     ++ray_kwargs.ray_init.address="$ADDRESS" ray_kwargs.ray_init.num_cpus=null ray_kwargs.ray_init.num_gpus=null \
     trainer.experiment_name="${RECIPE}_2nodes" hydra.run.dir="$ABC_VERL_TINY/hydra/two_nodes" \
+    ++ray_kwargs.ray_init.runtime_env.env_vars.VERL_FILE_LOGGER_PATH="$LOG_DIR/$LOG_NAME.jsonl" \
     "${SHIP[@]}" "$@"
 
 python3 -m abc_verl.cpu.two_nodes stop "$RAY_TMP"
