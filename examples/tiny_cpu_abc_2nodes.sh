@@ -26,9 +26,10 @@ LOG_DIR=${LOG_DIR:-$ABC_VERL_TINY/logs_2nodes}
 # the Ray temp folder of this cluster only: `ray.init()` elsewhere on the machine never finds it
 RAY_TMP=${RAY_TMP:-$ABC_VERL_TINY/ray}
 RAY_PORT=${RAY_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
-# logical CPUs: the head holds the trainer's controller actors and rank 0's bundle, the second node rank 1's
+# logical CPUs (not cores) of each node: Ray may place any of the trainer's actors (TaskRunner, TransferQueue, agent
+# and reward workers) on either node, so each offers room for all of them beside its rank's bundle
 HEAD_CPUS=${HEAD_CPUS:-16}
-NODE2_CPUS=${NODE2_CPUS:-4}
+NODE2_CPUS=${NODE2_CPUS:-16}
 SHIP_PACKAGE=${SHIP_PACKAGE:-1}
 # verl's file log of this launch: $LOG_DIR/$LOG_NAME.jsonl (a resumed launch writes one of its own beside it)
 LOG_NAME=${LOG_NAME:-two_nodes}

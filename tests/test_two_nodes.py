@@ -108,11 +108,12 @@ def test_each_rank_runs_on_a_node_of_its_own_and_registered_the_abc_loss(run):
 
 def test_second_node_has_no_abc_verl_and_its_workers_get_it_from_rays_py_modules(run):
     work = run["work"]
-    node2 = {w["rank"]: w for w in _trace(run["output"], WORKER_TAG)}["1"]
     python = work / "node2_env" / "bin" / "python"
-    assert node2["python"] == str(python)
-    # the copy Ray unpacked for this job on the second node, not an installed one
-    assert node2["abc_verl"].startswith(str(work / "ray" / "node2")) and "/py_modules_files/" in node2["abc_verl"]
+    on_node2 = [w for w in _trace(run["output"], WORKER_TAG) if w["python"] == str(python)]
+    assert len({w["rank"] for w in on_node2}) == 1, run["output"][-4000:]  # one rank, whichever Ray put there
+    for worker in on_node2:  # the copy Ray unpacked for this job on the second node, not an installed one
+        assert worker["abc_verl"].startswith(str(work / "ray" / "node2")), worker
+        assert "/runtime_resources/py_modules_files/" in worker["abc_verl"], worker
     alone = subprocess.run([str(python), "-c", "import abc_verl"], cwd=work, capture_output=True, text=True)
     assert alone.returncode != 0 and "No module named 'abc_verl'" in alone.stderr
 
@@ -134,6 +135,14 @@ def test_logged_abc_metrics_are_the_mean_over_both_ranks(run):
             assert data[key] == pytest.approx(expected, abs=1e-6), (step, key, values, data[key])
             differ |= values["0"] != values["1"]
     assert differ, "both ranks logged the same values everywhere: the mean would not show"
+
+
+def _steps_so_far(path: Path) -> set[int]:
+    """Training steps in a log verl may be writing now (a last line can be partial)."""
+    try:
+        return set(_log(path))
+    except (FileNotFoundError, ValueError):
+        return set()
 
 
 def _raylet_of_node2(work: Path):
@@ -171,7 +180,7 @@ def test_losing_the_second_node_fails_fast_keeps_the_checkpoint_and_a_relaunch_r
             )
         tracker = ckpt / "latest_checkpointed_iteration.txt"
         log = work / "logs_2nodes" / "two_nodes.jsonl"
-        _wait_for(lambda: log.exists() and 1 in _log(log) and tracker.exists(), proc, 600, "step 1 and its checkpoint")
+        _wait_for(lambda: tracker.exists() and 1 in _steps_so_far(log), proc, 600, "step 1 and its checkpoint")
         _raylet_of_node2(work).send_signal(signal.SIGKILL)
         killed = time.monotonic()
         try:
