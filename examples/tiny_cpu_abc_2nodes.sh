@@ -66,8 +66,10 @@ if [ "$SHIP_PACKAGE" = 1 ]; then
         "++ray_kwargs.ray_init.runtime_env.env_vars.VERL_USE_EXTERNAL_MODULES=abc_verl")
 fi
 
-# on exit, whatever happened: end the processes of this cluster (those naming $RAY_TMP), no other Ray's
-trap 'python3 -m abc_verl.cpu.two_nodes stop "$RAY_TMP"' EXIT
+# on exit, whatever happened: end the trainer and its watchdog, then the processes of this cluster (those naming
+# $RAY_TMP), no other Ray's
+TRAINER= WATCHDOG=
+trap 'kill $TRAINER $WATCHDOG 2>/dev/null || true; python3 -m abc_verl.cpu.two_nodes stop "$RAY_TMP"' EXIT
 python3 -m ray.scripts.scripts start --head --block --node-ip-address=127.0.0.1 --port="$RAY_PORT" \
     --temp-dir="$RAY_TMP/head" --num-cpus="$HEAD_CPUS" --num-gpus=1 --include-dashboard=false \
     >"$LOG_DIR/ray_head.log" 2>&1 &
@@ -76,15 +78,23 @@ python3 -m abc_verl.cpu.two_nodes wait "$ADDRESS" 1
     --temp-dir="$RAY_TMP/node2" --num-cpus="$NODE2_CPUS" --num-gpus=1 >"$LOG_DIR/ray_node2.log" 2>&1 &
 python3 -m abc_verl.cpu.two_nodes wait "$ADDRESS" 2
 
-# verl's file logger runs in the TaskRunner, a worker of the cluster: its path goes by the job's runtime_env
+# verl's file logger runs in the TaskRunner, a worker of the cluster: its path goes by the job's runtime_env.
+# The console output is kept too ($LOG_DIR/$LOG_NAME.out), for the per-rank report below.
 python3 -m verl.trainer.main_ppo \
     --config-path "$RECIPES" --config-name "$RECIPE" \
     trainer.nnodes=2 trainer.n_gpus_per_node=1 \
     ++ray_kwargs.ray_init.address="$ADDRESS" ray_kwargs.ray_init.num_cpus=null ray_kwargs.ray_init.num_gpus=null \
     trainer.experiment_name="${RECIPE}_2nodes" hydra.run.dir="$ABC_VERL_TINY/hydra/two_nodes" \
     ++ray_kwargs.ray_init.runtime_env.env_vars.VERL_FILE_LOGGER_PATH="$LOG_DIR/$LOG_NAME.jsonl" \
-    "${SHIP[@]}" "$@"
+    "${SHIP[@]}" "$@" > >(tee "$LOG_DIR/$LOG_NAME.out") 2>&1 &
+TRAINER=$!
+# watchdog: verl's v1 trainer does not notice a lost node (it polls its replay buffer for the lost rank's
+# rollouts forever, verl/trainer/ppo/v1/replay_buffer.py:409); when Ray marks a node dead, this stops the trainer
+python3 -m abc_verl.cpu.two_nodes watch "$ADDRESS" 2 "$TRAINER" &
+WATCHDOG=$!
+wait "$TRAINER"
 
 python3 -m abc_verl.cpu.two_nodes stop "$RAY_TMP"
+python3 -m abc_verl.cpu.node_report "$LOG_DIR/$LOG_NAME.out" "$LOG_DIR/$LOG_NAME.jsonl"
 python3 -m abc_verl.cpu.summary "$ABC_VERL_TINY" --logs "$LOG_DIR" \
     --checkpoints "$ABC_VERL_CKPT/abc_verl/${RECIPE}_2nodes"

@@ -118,6 +118,12 @@ def test_second_node_has_no_abc_verl_and_its_workers_get_it_from_rays_py_modules
     assert alone.returncode != 0 and "No module named 'abc_verl'" in alone.stderr
 
 
+def test_launcher_reports_each_ranks_node_and_metrics_beside_the_logged_mean(run):
+    assert "== ranks, nodes and the ABC metrics verl reduced over them ==" in run["output"]
+    lines = [line for line in run["output"].splitlines() if line.startswith("step ") and "-> logged" in line]
+    assert len(lines) == STEPS * len(METRICS) and all(line.endswith("the mean over the ranks") for line in lines)
+
+
 def test_logged_abc_metrics_are_the_mean_over_both_ranks(run):
     """verl averages each rank's per-micro-batch metrics over the ranks, then over the step's mini-batches: the
     logged value of a step is the mean of both ranks' loss calls in that step (as many per rank)."""
@@ -190,6 +196,7 @@ def test_losing_the_second_node_fails_fast_keeps_the_checkpoint_and_a_relaunch_r
             raise AssertionError("the launcher still ran a minute after the node was lost") from None
         first = (work / "first.out").read_text()
         assert rc != 0, first[-4000:]
+        assert "abc-verl watchdog: Ray node lost" in first, first[-4000:]
         print(f"node lost -> launcher exited {rc} after {time.monotonic() - killed:.1f} s")
         assert _left_behind(work) == []
         assert tracker.read_text().strip() == "1"

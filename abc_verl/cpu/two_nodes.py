@@ -3,13 +3,16 @@
     python -m abc_verl.cpu.two_nodes bare-python DIR      # prints DIR's interpreter
     python -m abc_verl.cpu.two_nodes wait ADDRESS NODES   # until NODES Ray nodes are alive at ADDRESS (2 min)
     python -m abc_verl.cpu.two_nodes stop RAY_TMP         # end every process of the Ray nodes using RAY_TMP
+    python -m abc_verl.cpu.two_nodes watch ADDRESS NODES PID  # stop process PID if a Ray node is lost
 
 `bare-python` builds in DIR a venv whose site-packages links every entry of the current environment's but
 abc-verl's own (its package or editable hook, and its metadata, so no "verl.plugins" entry point either): torch,
 verl and Ray are there, `import abc_verl` fails. The second Ray node of the example runs on it, so abc-verl is
 not installed where its workers run; tests/test_wheel.py installs the wheel into one. `stop` ends the processes
 whose command line names the cluster's own temp folder (its GCS, raylets, agents and workers, which Ray starts in
-process groups of their own), and no other Ray on the machine, unlike `ray stop`.
+process groups of their own), and no other Ray on the machine, unlike `ray stop`. `watch` is the launcher's
+watchdog: when Ray reports fewer than NODES nodes alive, it says so and stops the trainer (SIGTERM, then SIGKILL),
+which verl's driver would otherwise not notice while the surviving rank waits in a collective for the lost one.
 """
 
 import contextlib
@@ -87,12 +90,36 @@ def stop_nodes(ray_tmp: str | Path, grace_s: float = 10.0) -> int:
     return len(procs)
 
 
+def watch_nodes(address: str, nodes: int, pid: int, period_s: float = 1.0, grace_s: float = 10.0) -> int:
+    """While process `pid` runs: once fewer than `nodes` Ray nodes are alive, stop it; 1 if it did, else 0."""
+    import psutil
+    import ray
+
+    ray.init(address=address, logging_level="ERROR")
+    while psutil.pid_exists(pid):
+        known = ray.nodes()
+        lost = [n["NodeID"] for n in known if not n["Alive"]]
+        if len(known) - len(lost) < nodes:
+            which = ", ".join(lost) or "not joined"
+            print(f"abc-verl watchdog: Ray node lost ({which}); stopping the trainer, its checkpoints stay", flush=True)
+            with contextlib.suppress(psutil.NoSuchProcess):
+                trainer = psutil.Process(pid)
+                trainer.terminate()
+                for left in psutil.wait_procs([trainer], timeout=grace_s)[1]:
+                    left.kill()
+            return 1
+        time.sleep(period_s)
+    return 0
+
+
 def main(argv: list[str]) -> int:
     if len(argv) == 2 and argv[0] == "bare-python":
         print(bare_python(argv[1]))
         return 0
     if len(argv) == 3 and argv[0] == "wait":
         return wait_for_nodes(argv[1], int(argv[2]))
+    if len(argv) == 4 and argv[0] == "watch":
+        return watch_nodes(argv[1], int(argv[2]), int(argv[3]))
     if len(argv) == 2 and argv[0] == "stop":
         print(f"stopped {stop_nodes(argv[1])} process(es) of the Ray nodes in {argv[1]}")
         return 0
