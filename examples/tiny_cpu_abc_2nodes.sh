@@ -13,7 +13,7 @@
 # ("abc-verl worker:" / "abc-verl loss:" lines, ABC_VERL_NODE_LOG=1, abc_verl/cpu/nodes.py).
 # RESUME=1 continues from the experiment's last checkpoint instead of starting afresh; LOG_NAME names the
 # launch's verl file log ($LOG_DIR/$LOG_NAME.jsonl). Hardware: 2 CPU cores, 6 GB of memory, no GPU. Wall time:
-# 3-6 minutes on 2 shared cores.
+# 2-4 minutes on 2 shared cores.
 #   examples/tiny_cpu_abc_2nodes.sh [hydra overrides...]
 #   RESUME=1 LOG_NAME=resumed examples/tiny_cpu_abc_2nodes.sh trainer.total_training_steps=3
 set -xeuo pipefail
