@@ -8,7 +8,8 @@ VERL_USE_EXTERNAL_MODULES. The assertions read the opt-in trace of each rank (ab
 interpreter, where abc_verl came from, the rank's own ABC metrics per loss call), verl's file log and the
 processes left on the machine. What stands in for what cannot exist here: the "GPU" slots are Ray resources
 that only steer placement; both nodes share one machine, its CPU and its disk.
-The fault test SIGKILLs the second node's raylet once step 1 is checkpointed, and relaunches.
+The fault test SIGKILLs the second node's raylet once step 1 is checkpointed, and relaunches. The first two
+tests check, in milliseconds, the CPU platform's knob that puts one rank on each node.
 Each launch takes 3-6 minutes on 2 cores.
 
     pytest tests/test_two_nodes.py
@@ -28,6 +29,7 @@ import pytest
 
 from abc_verl.cpu.nodes import LOSS_TAG, WORKER_TAG
 from abc_verl.cpu.two_nodes import stop_nodes
+from abc_verl.names import RAY_DEVICE_RESOURCE_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 LAUNCHER = ROOT / "examples" / "tiny_cpu_abc_2nodes.sh"
@@ -74,6 +76,23 @@ def _log(path: Path) -> dict[int, dict]:
         record = json.loads(line)
         steps.setdefault(record["step"], {}).update(record["data"])
     return {step: data for step, data in steps.items() if "actor/pg_loss" in data}
+
+
+def test_cpu_platform_bundles_ask_for_cpus_unless_told_to_ask_for_the_nodes_gpu_slot(monkeypatch):
+    from abc_verl.cpu.platform import PlatformCPU
+
+    monkeypatch.delenv(RAY_DEVICE_RESOURCE_ENV, raising=False)
+    assert PlatformCPU().ray_resource_name() == "CPU"
+    monkeypatch.setenv(RAY_DEVICE_RESOURCE_ENV, "GPU")
+    assert PlatformCPU().ray_resource_name() == "GPU"
+
+
+def test_cpu_platform_rejects_another_device_resource_naming_the_variable(monkeypatch):
+    from abc_verl.cpu.platform import PlatformCPU
+
+    monkeypatch.setenv(RAY_DEVICE_RESOURCE_ENV, "gpu")
+    with pytest.raises(ValueError, match="ABC_VERL_RAY_DEVICE_RESOURCE='gpu': expected CPU or GPU"):
+        PlatformCPU().ray_resource_name()
 
 
 @pytest.fixture(scope="module")

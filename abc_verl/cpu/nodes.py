@@ -12,6 +12,7 @@ the ranks before logging them. `examples/tiny_cpu_abc_2nodes.sh` sets it; tests/
 Without the variable nothing is printed and nothing is wrapped.
 """
 
+import functools
 import os
 import sys
 from typing import Any
@@ -48,6 +49,7 @@ def _trace_loss(rank: str, node: str) -> None:
     if getattr(loss_fn, "_abc_verl_traced", False):
         return
 
+    @functools.wraps(loss_fn)  # keeps the plugin's name and module: registration checks and `abc-verl check` see it
     def traced(*args: Any, **kwargs: Any) -> Any:
         loss, metrics = loss_fn(*args, **kwargs)
         mode = kwargs["config"].policy_loss.get("loss_mode", "?")
