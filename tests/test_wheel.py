@@ -9,7 +9,8 @@ From an empty folder there, `abc-verl info` finds loss, estimator and reward man
 wheel's entry point, and `abc-verl check` passes on a shipped recipe read from inside the installed wheel.
 What it proves: the wheel alone is complete (package, recipes, packaged data, entry point, console script).
 What it does not: that pip resolves its dependencies from an index (they are this environment's), or how a
-cluster's image or network behaves. About 1-2 minutes (the check starts Ray and trains 3 tiny steps).
+cluster's image or network behaves (tests/test_layout.py checks the wheel's contents, built from the work tree).
+About 1 minute (the check starts Ray and trains 3 tiny steps).
 
     pytest tests/test_wheel.py
 """
