@@ -28,6 +28,11 @@ REWARD_TIMEOUT_ENV = "ABC_VERL_REWARD_TIMEOUT_S"
 REWARD_WORKERS_ENV = "ABC_VERL_REWARD_WORKERS"
 GRADER_MEM_ENV = "ABC_VERL_GRADER_MEM_MB"
 
+# multi-node runs on CPU (examples/tiny_cpu_abc_2nodes.sh): the Ray resource each device slot's placement bundle
+# asks for ("CPU" by default, "GPU" for one rank per node), and the opt-in trace of abc_verl.cpu.nodes ("1")
+RAY_DEVICE_RESOURCE_ENV = "ABC_VERL_RAY_DEVICE_RESOURCE"
+NODE_LOG_ENV = "ABC_VERL_NODE_LOG"
+
 # reward extra info of manager "abc_math", per response, besides compute_score's score / acc / pred / error.
 # verl's validation logs each number per data source as val-aux/<data_source>/<key>/mean@<n> (the mean over
 # prompts of the mean over their n responses); see abc_verl.rewards.manager.
