@@ -16,6 +16,8 @@
 # 2-4 minutes on 2 shared cores.
 #   examples/tiny_cpu_abc_2nodes.sh [hydra overrides...]
 #   RESUME=1 LOG_NAME=resumed examples/tiny_cpu_abc_2nodes.sh trainer.total_training_steps=3
+python3 -c 'import abc_verl, importlib.util as u; assert u.find_spec("verl")' 2>/dev/null || { echo "$0: no python3 \
+with abc-verl on PATH: activate its venv (. .venv/bin/activate in the clone) or pip install -e ." >&2; exit 1; }
 set -xeuo pipefail
 
 RECIPE=${RECIPE:-tiny_cpu_abc}
