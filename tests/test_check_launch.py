@@ -5,7 +5,10 @@ Runs the real checks on composed recipes. Mocks, only for what this machine lack
 (a package folder and its dist-info, on sys.path) stands in for vLLM, which needs a GPU.
 """
 
+import os
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -133,3 +136,17 @@ def test_flash_attention_asked_for_without_flash_attn_is_named():
 def test_cuda_build_against_driver(torch_cuda, driver, problem):
     found = check_launch.cuda_mismatch(torch_cuda, driver)
     assert (found is None) if problem is None else (problem in found), found
+
+
+def test_a_launcher_on_a_node_without_its_gpus_fails_fast_naming_the_counts_and_knobs(tmp_path):
+    """examples/qwen3_1.7b_abc.sh asks for 8 GPUs; with CUDA_VISIBLE_DEVICES empty no machine has them (nor has
+    this one). Before the GPU check verl printed its config and waited for a placement group forever; now the
+    launcher exits non-zero well within the timeout."""
+    launcher = Path(__file__).resolve().parents[1] / "examples" / "qwen3_1.7b_abc.sh"
+    env = {k: v for k, v in os.environ.items() if k not in ("CUDA_VISIBLE_DEVICES", "GPUS_PER_NODE", "NNODES")}
+    env |= {"CUDA_VISIBLE_DEVICES": "", "HOME": str(tmp_path), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"}
+    proc = subprocess.run([str(launcher)], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode != 0
+    assert "the recipe wants 8 GPU(s) (NNODES=1 x GPUS_PER_NODE=8), Ray sees 0 on this node" in proc.stderr
+    assert "GPUS_PER_NODE, NNODES (examples/train.sh) or CUDA_VISIBLE_DEVICES" in proc.stderr
+    assert "verl.trainer.main_ppo" not in proc.stderr  # stopped before verl started
