@@ -144,7 +144,11 @@ def test_a_launcher_on_a_node_without_its_gpus_fails_fast_naming_the_counts_and_
     launcher exits non-zero well within the timeout."""
     launcher = Path(__file__).resolve().parents[1] / "examples" / "qwen3_1.7b_abc.sh"
     env = {k: v for k, v in os.environ.items() if k not in ("CUDA_VISIBLE_DEVICES", "GPUS_PER_NODE", "NNODES")}
-    env |= {"CUDA_VISIBLE_DEVICES": "", "HOME": str(tmp_path), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"}
+    env |= {
+        "CUDA_VISIBLE_DEVICES": "",
+        "HOME": str(tmp_path),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+    }
     proc = subprocess.run([str(launcher)], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode != 0
     assert "the recipe wants 8 GPU(s) (NNODES=1 x GPUS_PER_NODE=8), Ray sees 0 on this node" in proc.stderr
