@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from abc_verl.check import host
 from abc_verl.check import launch as check_launch
 from abc_verl.check.run import run_checks
 
@@ -154,3 +155,105 @@ def test_a_launcher_on_a_node_without_its_gpus_fails_fast_naming_the_counts_and_
     assert "the recipe wants 8 GPU(s) (NNODES=1 x GPUS_PER_NODE=8), Ray sees 0 on this node" in proc.stderr
     assert "GPUS_PER_NODE, NNODES (examples/train.sh) or CUDA_VISIBLE_DEVICES" in proc.stderr
     assert "verl.trainer.main_ppo" not in proc.stderr  # stopped before verl started
+
+
+# The first minute on a GPU node (abc_verl.check.host). No GPU here: each test says the node is a GPU node
+# (host.gpu_visible) and seeds the one query the check makes of it; everything else is the real check.
+def one(recipe: str, stage: str, *overrides: str) -> tuple[str, str]:
+    return check_only(recipe, stage, *overrides)[1][stage]
+
+
+def check_only(recipe: str, stage: str, *overrides: str) -> tuple[bool, dict[str, tuple[str, str]]]:
+    lines: list[str] = []
+    ok = run_checks(recipe, list(overrides), out=lines.append, only=[stage])
+    results = {}
+    for line in lines:
+        status, _, rest = line.partition(" ")
+        if status in ("PASS", "FAIL", "SKIP"):
+            results[rest.strip()[:12].strip()] = (status, rest.strip()[12:].strip())
+    return ok, results
+
+
+@pytest.fixture
+def gpu_node(monkeypatch):
+    monkeypatch.setattr(host, "gpu_visible", lambda: True)
+
+
+def test_bf16_on_a_gpu_below_compute_capability_8_fails_naming_the_gpu(gpu_node, monkeypatch):
+    monkeypatch.setattr(host, "device_capabilities", lambda: [("Tesla V100-SXM2-32GB", (7, 0))])
+    status, detail = one("qwen3_1.7b_abc_smoke", "gpu arch")
+    assert status == "FAIL" and detail.startswith("GPU 0 Tesla V100-SXM2-32GB (7.0): compute capability below 8.0")
+
+
+def test_dockers_64_mb_dev_shm_fails_naming_shm_size(gpu_node, monkeypatch):
+    monkeypatch.setattr(host, "shm_bytes", lambda: 64 * 2**20)
+    status, detail = one("qwen3_1.7b_abc_smoke", "shm")
+    assert status == "FAIL" and "/dev/shm is 64 MiB" in detail and "--shm-size=16g" in detail
+
+
+def test_no_c_compiler_for_triton_fails(gpu_node, monkeypatch):
+    monkeypatch.setattr(host, "c_compiler", lambda: None)
+    status, detail = one("qwen3_1.7b_abc_smoke", "compiler")
+    assert status == "FAIL" and "needs a C compiler (cc, gcc or clang; or set CC)" in detail
+
+
+def test_no_python_headers_for_triton_fails(gpu_node, monkeypatch, tmp_path):
+    monkeypatch.setattr(host, "c_compiler", lambda: "/usr/bin/cc")
+    monkeypatch.setattr(host, "python_header", lambda: tmp_path / "Python.h")
+    status, detail = one("qwen3_1.7b_abc_smoke", "compiler")
+    assert status == "FAIL" and f"needs the Python headers ({tmp_path / 'Python.h'})" in detail
+
+
+def test_a_model_in_the_hugging_face_cache_passes(gpu_node, monkeypatch, tmp_path):
+    from huggingface_hub import constants
+
+    snapshot = tmp_path / "models--Qwen--Qwen3-1.7B-Base" / "snapshots" / "abc123"
+    snapshot.mkdir(parents=True)
+    (snapshot / "config.json").write_text("{}")
+    (tmp_path / "models--Qwen--Qwen3-1.7B-Base" / "refs").mkdir()
+    (tmp_path / "models--Qwen--Qwen3-1.7B-Base" / "refs" / "main").write_text("abc123")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setattr(host, "reachable_on_hub", lambda repo: pytest.fail("the network was asked"))
+    assert one("qwen3_1.7b_abc_smoke", "model") == (
+        "PASS",
+        "actor_rollout_ref.model.path='Qwen/Qwen3-1.7B-Base': in the Hugging Face cache",
+    )
+
+
+def test_a_model_not_cached_with_hf_hub_offline_fails_without_the_network(gpu_node, monkeypatch):
+    monkeypatch.setattr(host, "cached_in_hf", lambda repo: False)
+    monkeypatch.setattr(host, "reachable_on_hub", lambda repo: pytest.fail("the network was asked"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    status, detail = one("qwen3_1.7b_abc_smoke", "model")
+    assert status == "FAIL" and "is not in the Hugging Face cache and HF_HUB_OFFLINE is set" in detail
+
+
+def test_a_model_not_cached_nor_reachable_fails(gpu_node, monkeypatch):
+    monkeypatch.setattr(host, "cached_in_hf", lambda repo: False)
+    monkeypatch.setattr(host, "reachable_on_hub", lambda repo: "ConnectionError: no route to host")
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    status, detail = one("qwen3_1.7b_abc_smoke", "model")
+    assert status == "FAIL" and "nor reachable (ConnectionError: no route to host)" in detail
+
+
+def test_too_little_disk_for_the_checkpoints_fails_with_the_size_per_save(gpu_node, monkeypatch):
+    monkeypatch.setattr(host, "free_disk", lambda path: 10 * 2**30)
+    status, detail = one("qwen3_4b_abc_smoke", "disk")
+    # fp32 parameters 4 + AdamW moments 8 B/param x 4,022,468,096 = 44.95 GiB; 4 steps, a save every 4: 1 save
+    assert status == "FAIL" and "10.0 GiB free, 1 save(s) of 45.0 GiB need 45.0" in detail
+
+
+def test_too_little_host_memory_for_the_offloaded_state_fails(gpu_node, monkeypatch):
+    monkeypatch.setattr(host, "mem_available", lambda: 32 * 2**30)
+    status, detail = one("qwen3_4b_abc_smoke", "host memory")
+    # FSDP2's offload_policy: 20 B/param (state 16 + the optimizer step's temporary 4) x 4.02e9 = 74.9 GiB
+    assert status == "FAIL" and detail.startswith("32.0 GiB of host memory available, the offloaded training state")
+    assert "needs 74.9 GiB per node" in detail
+
+
+def test_fewer_logical_cpus_than_ray_will_ask_for_fails(monkeypatch):
+    monkeypatch.setattr(check_launch, "gpu_visible", lambda: True)
+    monkeypatch.setattr(check_launch.os, "cpu_count", lambda: 4)
+    status, detail = one("qwen3_1.7b_abc_smoke", "ray cpus")
+    # 3 CPUs for the GPU's bundle + 1 TransferQueue controller + 1 storage unit = 5 > 4
+    assert status == "FAIL" and detail.startswith("this machine's CPUs (Ray's default) < 5 needed")

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from abc_verl.check.errors import CheckFailed
+from abc_verl.check.errors import CheckFailed, Skip
 from abc_verl.check.memory_parts import GIB, Knobs, ModelShape, phase_parts, token_bytes, vllm_split
 
 MODELS_FILE = Path(__file__).with_name("models.json")
@@ -102,6 +102,17 @@ def load_shape(model_path: str) -> ModelShape:
         f"actor_rollout_ref.model.path={model_path!r}: no shape for the memory estimate (shipped: "
         f"{', '.join(sorted(shipped))}; else a local directory with a config.json)"
     )
+
+
+def model_shape(config: Any) -> ModelShape:
+    """load_shape of the recipe's model; Skip for a CPU recipe whose launcher has not built its model yet."""
+    path = str(config.actor_rollout_ref.model.path)
+    try:
+        return load_shape(path)
+    except CheckFailed:
+        if config.trainer.get("device", "cuda") == "cpu" and not Path(path).expanduser().exists():
+            raise Skip(f"actor_rollout_ref.model.path={path!r} does not exist yet: its launcher builds it") from None
+        raise
 
 
 def estimate(config: Any, gpu_memory_gib: float = DEFAULT_GPU_GIB) -> MemoryEstimate:
@@ -173,6 +184,8 @@ def report(est: MemoryEstimate) -> str:
 
 def check_memory(config: Any, gpu_memory_gib: float | None = None) -> str:
     """`abc-verl check`'s memory stage: the estimate's lines; CheckFailed naming each knob when a phase is over."""
+    if config.trainer.get("device", "cuda") == "cpu":
+        raise Skip("CPU recipe (trainer.device=cpu): no GPU memory to estimate")
     gpu = visible_gpu_gib() if gpu_memory_gib is None else gpu_memory_gib
     est = estimate(config, gpu)
     text = report(est).replace("\n", "\n        ")

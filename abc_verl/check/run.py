@@ -13,10 +13,11 @@ then checks, printing one PASS / FAIL / SKIP line each and exiting 1 on any FAIL
   plugin      the loss mode and advantage estimator are registered, here and inside a real local Ray worker
   memory      the estimated peak per GPU of each phase (abc_verl.check.memory; --gpu-memory GIB, default the
               visible GPU's, else 80): a phase over the GPU fails, naming the knob to turn and its new value
-  trainer, rollout, attention, cuda, ray cpus
-              what the launch will use (abc_verl.check.launch): the trainer class verl picks, the rollout
-              backend at verl's pinned version, flash-attn or sdpa, torch's CUDA build on this driver, and
-              enough Ray CPUs for the trainer's own actors (SKIP where only a GPU node can tell)
+  trainer, rollout, attention, cuda, gpu arch, shm, compiler, model, disk, host memory, ray cpus
+              what the launch will use (abc_verl.check.launch, .host): the trainer class verl picks, the rollout
+              backend at verl's pinned version, flash-attn or sdpa, torch's CUDA build on this driver, bf16 on
+              the GPUs, /dev/shm, Triton's compiler, the model, disk for checkpoints, host memory for offloads,
+              and enough Ray CPUs for the trainer's own actors (SKIP where only a GPU node can tell)
   data        train / val parquet files, when present: schema, rows, a prompt through the chat template
   reward      the reward manager (abc_math: built as verl's reward workers build it) or custom reward function
               loads as verl loads it and scores gold answers 1.0, a wrong one 0.0; an unknown manager name fails
@@ -295,7 +296,8 @@ def check_config(
         except Skip as e:
             report("SKIP", name, str(e))
         except Exception as e:
-            report("FAIL", name, _message(e))
+            multiline = isinstance(e, CheckFailed) and "\n" in str(e)  # laid out already (memory)
+            report("FAIL", name, str(e) if multiline else _message(e))
             tail = chatter.getvalue().strip().splitlines()[-5:]
             if tail:
                 out("        output before the failure:\n" + "\n".join(f"        | {line}" for line in tail))
