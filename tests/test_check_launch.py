@@ -257,3 +257,13 @@ def test_fewer_logical_cpus_than_ray_will_ask_for_fails(monkeypatch):
     status, detail = one("qwen3_1.7b_abc_smoke", "ray cpus")
     # 3 CPUs for the GPU's bundle + 1 TransferQueue controller + 1 storage unit = 5 > 4
     assert status == "FAIL" and detail.startswith("this machine's CPUs (Ray's default) < 5 needed")
+
+
+@pytest.mark.parametrize("recipe", ["qwen3_1.7b_abc_smoke", "qwen3_4b_abc_smoke"])
+def test_smoke_recipes_fit_a_small_node_of_8_logical_cpus(recipe):
+    """With verl's 8 TransferQueue storage units a smoke run needed 3 + 1 + 8 = 12 CPUs and hung on smaller nodes."""
+    assert one(recipe, "ray cpus", "ray_kwargs.ray_init.num_cpus=8") == (
+        "PASS",
+        "5 logical CPUs needed (3 for 1 GPU slot(s) x 3 + 1 TransferQueue controller + 1 storage units), "
+        "ray_kwargs.ray_init.num_cpus=8",
+    )
