@@ -147,6 +147,7 @@ def check_model(config: Any) -> str:
             return f"{MODEL_KEY}={path!r}: a local model"
         if config.trainer.get("device", "cuda") == "cpu":
             raise Skip(f"{MODEL_KEY}={path!r} does not exist yet: the CPU recipe's launcher builds it")
+        _on_gpu_node(config, f"{path}/config.json (a local model)")
         raise CheckFailed(f"{MODEL_KEY}={path!r}: no config.json there")
     _on_gpu_node(config, f"{path} in their Hugging Face cache, or the hub reachable")
     if cached_in_hf(path):

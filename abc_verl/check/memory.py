@@ -105,13 +105,20 @@ def load_shape(model_path: str) -> ModelShape:
 
 
 def model_shape(config: Any) -> ModelShape:
-    """load_shape of the recipe's model; Skip for a CPU recipe whose launcher has not built its model yet."""
+    """load_shape of the recipe's model; Skip for a local model that is not here: a CPU recipe's launcher builds
+    it, and a GPU recipe's may exist on the GPU nodes only (checked there: abc_verl.check.host, `model`)."""
+    from abc_verl.check.host import gpu_visible
+
     path = str(config.actor_rollout_ref.model.path)
     try:
         return load_shape(path)
     except CheckFailed:
-        if config.trainer.get("device", "cuda") == "cpu" and not Path(path).expanduser().exists():
+        if Path(path).expanduser().exists():
+            raise
+        if config.trainer.get("device", "cuda") == "cpu":
             raise Skip(f"actor_rollout_ref.model.path={path!r} does not exist yet: its launcher builds it") from None
+        if not gpu_visible() and path.startswith(("/", ".", "~")):
+            raise Skip(f"actor_rollout_ref.model.path={path!r} is not on this machine (no GPU here)") from None
         raise
 
 
@@ -186,6 +193,7 @@ def check_memory(config: Any, gpu_memory_gib: float | None = None) -> str:
     """`abc-verl check`'s memory stage: the estimate's lines; CheckFailed naming each knob when a phase is over."""
     if config.trainer.get("device", "cuda") == "cpu":
         raise Skip("CPU recipe (trainer.device=cpu): no GPU memory to estimate")
+    model_shape(config)  # Skip where the model is not here to size
     gpu = visible_gpu_gib() if gpu_memory_gib is None else gpu_memory_gib
     est = estimate(config, gpu)
     text = report(est).replace("\n", "\n        ")
