@@ -6,6 +6,7 @@ Runs the real checks on composed recipes. Mocks, only for what this machine lack
 """
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -144,17 +145,25 @@ def test_a_launcher_on_a_node_without_its_gpus_fails_fast_naming_the_counts_and_
     this one). Before the GPU check verl printed its config and waited for a placement group forever; now the
     launcher exits non-zero well within the timeout."""
     launcher = Path(__file__).resolve().parents[1] / "examples" / "qwen3_1.7b_abc.sh"
-    env = {k: v for k, v in os.environ.items() if k not in ("CUDA_VISIBLE_DEVICES", "GPUS_PER_NODE", "NNODES")}
+    drop = ("CUDA_VISIBLE_DEVICES", "GPUS_PER_NODE", "NNODES", "VERL_PLATFORM")  # VERL_PLATFORM=cpu: no GPU check
+    env = {k: v for k, v in os.environ.items() if k not in drop}
     env |= {
         "CUDA_VISIBLE_DEVICES": "",
         "HOME": str(tmp_path),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
     }
-    proc = subprocess.run([str(launcher)], capture_output=True, text=True, env=env, timeout=120)
+    proc = subprocess.Popen(
+        [str(launcher)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True
+    )
+    try:
+        stderr = proc.communicate(timeout=120)[1]
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # verl and its Ray cluster with it
+        raise
     assert proc.returncode != 0
-    assert "the recipe wants 8 GPU(s) (NNODES=1 x GPUS_PER_NODE=8), Ray sees 0 on this node" in proc.stderr
-    assert "GPUS_PER_NODE, NNODES (examples/train.sh) or CUDA_VISIBLE_DEVICES" in proc.stderr
-    assert "verl.trainer.main_ppo" not in proc.stderr  # stopped before verl started
+    assert "the recipe wants 8 GPU(s) (NNODES=1 x GPUS_PER_NODE=8), Ray sees 0 on this node" in stderr
+    assert "GPUS_PER_NODE, NNODES (examples/train.sh) or CUDA_VISIBLE_DEVICES" in stderr
+    assert "verl.trainer.main_ppo" not in stderr  # stopped before verl started
 
 
 # The first minute on a GPU node (abc_verl.check.host). No GPU here: each test says the node is a GPU node
@@ -267,3 +276,12 @@ def test_smoke_recipes_fit_a_small_node_of_8_logical_cpus(recipe):
         "5 logical CPUs needed (3 for 1 GPU slot(s) x 3 + 1 TransferQueue controller + 1 storage units), "
         "ray_kwargs.ray_init.num_cpus=8",
     )
+
+
+def test_the_gpu_guard_lets_the_cpu_platform_through(monkeypatch):
+    """Under VERL_PLATFORM=cpu the recipe declares its "GPU" slots to Ray itself (tiny_cpu_abc.yaml)."""
+    from abc_verl.check import gpus
+
+    monkeypatch.setenv("VERL_PLATFORM", "cpu")
+    monkeypatch.setattr(gpus, "gpu_shortfall", lambda nnodes, per_node: pytest.fail("GPUs counted"))
+    assert gpus.main(["1", "8"]) == 0

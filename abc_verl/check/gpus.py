@@ -5,6 +5,7 @@ otherwise wait for its placement group forever, silently. examples/train.sh runs
 
 One node: the GPUs Ray will register here (its NVIDIA detection, within CUDA_VISIBLE_DEVICES). Several nodes:
 the GPUs of the running Ray cluster that verl will join (RAY_ADDRESS, else the one `ray start` made here).
+Nothing to check under VERL_PLATFORM=cpu (abc_verl's CPU platform, whose "GPU" slots the recipe declares).
 """
 
 import os
@@ -70,6 +71,8 @@ def main(argv: list[str]) -> int:
             f"usage: python3 -m abc_verl.check.gpus NNODES GPUS_PER_NODE (integers >= 1), got {argv}", file=sys.stderr
         )
         return 2
+    if os.environ.get("VERL_PLATFORM", "").strip().lower() == "cpu":
+        return 0  # abc_verl's CPU platform: the recipe's "GPU" slots are logical Ray resources it sets itself
     problem = gpu_shortfall(int(argv[0]), int(argv[1]))
     if problem:
         print(f"abc-verl: {problem}", file=sys.stderr)
