@@ -12,8 +12,9 @@ of a local `actor_rollout_ref.model.path`. The arithmetic (formulas in memory_pa
     verl moves parameters and optimizer state onto the GPU even when param_offload / optimizer_offload are set
     (workers/engine/base.py, BaseEngineCtx); those two keys free the GPU only during rollout. FSDP2's own
     `offload_policy` keeps all three on the host, where the optimizer step then runs.
-  - With several micro-batches and more than one GPU, FSDP2 keeps fp32 unsharded gradients until the last
-    micro-batch (use_no_sync_for_gradient_accumulation, verl's default): 4 B/param more.
+  - With more than one GPU and fsdp_config.use_no_sync_for_gradient_accumulation (false in verl's trainer yaml,
+    so in every shipped recipe), FSDP2 keeps fp32 unsharded gradients until the last micro-batch: 4 B/param more.
+    Gradients are freed after each step (zero_grad sets them to None): rollout and log-prob passes hold none.
   - Forward/backward holds the unsharded bf16 embedding (and lm_head when not tied) and two decoder layers
     (the one computing, the next prefetched); with gradient checkpointing each layer's bf16 input
     (tokens x hidden) is saved and one layer's activations are recomputed at a time.
