@@ -211,3 +211,11 @@ def test_estimate_matches_the_memory_measured_through_verls_fsdp2_engine_on_cpu(
     skip = ("overhead", "vLLM asleep", "state: parameters")  # GPU-only, or resident before the steps
     predicted = sum(v for k, v in parts.items() if k not in skip)
     assert measured["grown"] == pytest.approx(predicted, rel=0.15)
+
+
+def test_a_gpu_memory_that_is_not_positive_is_a_usage_error(capsys):
+    from abc_verl.check.run import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["qwen3_4b_abc_smoke", "--gpu-memory", "0"])
+    assert exit_.value.code == 2 and "--gpu-memory 0: must be the GPU's memory in GiB, > 0" in capsys.readouterr().err
