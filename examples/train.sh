@@ -18,6 +18,8 @@ HYDRA_RUN_DIR=${HYDRA_RUN_DIR:-$LOG_DIR/$RECIPE/hydra/$(date +%Y%m%d-%H%M%S)}  #
 NNODES=${NNODES:-1}
 GPUS_PER_NODE=${GPUS_PER_NODE:-8}
 mkdir -p "$(dirname "$VERL_FILE_LOGGER_PATH")"
+# fail in seconds, naming the counts, where verl would wait forever for GPUs Ray does not have
+python3 -m abc_verl.check.gpus "$NNODES" "$GPUS_PER_NODE"
 
 python3 -m verl.trainer.main_ppo \
     --config-path "$RECIPES" --config-name "$RECIPE" \

@@ -121,6 +121,7 @@ def test_smoke_recipe_is_the_abc_recipe_on_one_gpu_at_small_sizes(composed, mode
     allowed = ("data.train_batch_size", "data.max_response_length", "trainer.", "actor_rollout_ref.actor.ppo_")
     allowed += ("actor_rollout_ref.rollout.log_prob_", "actor_rollout_ref.rollout.gpu_memory_utilization")
     allowed += ("actor_rollout_ref.actor.fsdp_config.param_offload", "actor_rollout_ref.actor.fsdp_config.optimizer_")
+    allowed += ("actor_rollout_ref.actor.fsdp_config.offload_policy", "transfer_queue.backend.SimpleStorage.num_data_")
     assert all(k.startswith(allowed) for k in differing), sorted(differing)
     assert (smoke["trainer.n_gpus_per_node"], smoke["trainer.nnodes"], smoke["trainer.total_training_steps"]) == (
         1,

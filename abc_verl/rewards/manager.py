@@ -182,11 +182,9 @@ def register_manager() -> None:
     from verl.experimental.reward_loop.reward_manager import register
     from verl.experimental.reward_loop.reward_manager.registry import REWARD_MANAGER as REGISTRY
 
-    owner = REGISTRY.get(REWARD_MANAGER)
-    if owner is None:
-        register(REWARD_MANAGER)(ABCMathRewardManager)
-    elif owner.__module__ != __name__:
-        logger.warning("abc_verl: %r is already registered by %s; not replacing it", REWARD_MANAGER, owner.__module__)
+    from abc_verl.registration import register_once
+
+    register_once(REGISTRY, register, REWARD_MANAGER, ABCMathRewardManager)
 
 
 register_manager()  # last: abc_verl.plugin imports this module for this side effect (see there why)
