@@ -16,7 +16,7 @@ import sys
 
 COMMANDS = {
     "info": ("abc_verl.check.info", "is the plugin active? version, loss modes and estimators registered in verl"),
-    "check": ("abc_verl.check.run", "pre-flight check of a recipe on CPU, before any GPU is touched"),
+    "check": ("abc_verl.check.cli", "pre-flight check of a recipe on CPU, before any GPU is touched"),
     "prepare-data": ("abc_verl.data.prepare", "write verl parquet files for training and evaluation"),
     "eval": ("abc_verl.evaluation.cli", "Avg@k / Pass@k of a model or of every checkpoint of a run"),
     "compare": ("abc_verl.evaluation.compare", "is run B better than run A? paired intervals and per-problem tables"),

@@ -8,8 +8,8 @@ written by the real `abc-verl prepare-data`.
 
 import pytest
 
+from abc_verl.check.cli import run_checks
 from abc_verl.check.recipes import find_recipe, recipes_dir
-from abc_verl.check.run import run_checks
 from abc_verl.data.prepare import main as prepare_data
 
 

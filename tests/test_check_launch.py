@@ -15,7 +15,7 @@ import pytest
 
 from abc_verl.check import host
 from abc_verl.check import launch as check_launch
-from abc_verl.check.run import run_checks
+from abc_verl.check.cli import run_checks
 
 LAUNCH = [name for name, _ in check_launch.CHECKS]
 

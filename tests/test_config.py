@@ -11,7 +11,7 @@ from hydra import compose, initialize_config_dir
 from verl.trainer.ppo.utils import need_critic, need_reference_policy
 from verl.utils.config import omega_conf_to_dataclass, validate_config
 
-from abc_verl.check.run import _cause_of_type
+from abc_verl.check.cli import _cause_of_type
 from abc_verl.config import ABCConfigError, ABCPolicyLossConfig
 
 PL = "actor_rollout_ref.actor.policy_loss"

@@ -92,8 +92,8 @@ def test_hf_server_loads_the_trainers_weights(tiny_model_dir):
 
 
 def test_recipe_composes_with_no_unknown_key_and_passes_verls_validation():
+    from abc_verl.check.cli import check_validate
     from abc_verl.check.recipes import compose_recipe, find_recipe, unknown_keys
-    from abc_verl.check.run import check_validate
 
     config = compose_recipe(find_recipe("tiny_cpu_abc"), [])
     assert unknown_keys(config) == []

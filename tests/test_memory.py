@@ -214,7 +214,7 @@ def test_estimate_matches_the_memory_measured_through_verls_fsdp2_engine_on_cpu(
 
 
 def test_a_gpu_memory_that_is_not_positive_is_a_usage_error(capsys):
-    from abc_verl.check.run import main
+    from abc_verl.check.cli import main
 
     with pytest.raises(SystemExit) as exit_:
         main(["qwen3_4b_abc_smoke", "--gpu-memory", "0"])

@@ -7,8 +7,8 @@ import sys
 import pytest
 from omegaconf import OmegaConf
 
+from abc_verl.check.cli import check_validate
 from abc_verl.check.recipes import compose_recipe, find_recipe, recipes_dir, unknown_keys
-from abc_verl.check.run import check_validate
 
 MODELS = ("qwen3_1.7b", "qwen3_4b")
 ARMS = ("abc", "grpo", "grpo_dualclip")

@@ -1,6 +1,6 @@
 """`abc-verl check` and `abc-verl info`: what must hold before a recipe is launched, tested on any machine.
 
-    run.py       the check's stages in order, one PASS / FAIL / SKIP line each; `main` of `abc-verl check`
+    cli.py       the check's stages in order, one PASS / FAIL / SKIP line each; `main` of `abc-verl check`
     recipes.py   recipe lookup, composition as `main_ppo` does it, the unknown-key check
     launch.py    what the launch will use: trainer class, rollout backend, attention, CUDA build, Ray CPUs
     host.py      what stops a GPU node in its first minute: bf16 arch, /dev/shm, compiler, model, disk, memory

@@ -1,6 +1,6 @@
 """A batch as verl's reward loop hands it to a reward manager, built from token lists.
 
-Used by the check's reward stage (`abc_verl.check.run`), tests/test_reward_manager.py and
+Used by the check's reward stage (`abc_verl.check.cli`), tests/test_reward_manager.py and
 benchmarks/bench_reward_manager.py; not run by hand.
 """
 

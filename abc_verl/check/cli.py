@@ -123,7 +123,8 @@ def check_ray_worker(config: Any) -> str:
         return loss, est
 
     runtime_env = OmegaConf.to_container(OmegaConf.create(get_ppo_ray_runtime_env(config)))
-    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False, runtime_env=runtime_env)
+    # "local": a cluster of its own, never one a `ray start` left on this machine (ray.init would join that)
+    ray.init(address="local", num_cpus=1, include_dashboard=False, log_to_driver=False, runtime_env=runtime_env)
     try:
         loss_module, adv_module = ray.get(lookup.remote(loss_mode, adv), timeout=120)
     except ray.exceptions.RayTaskError as e:
