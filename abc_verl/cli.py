@@ -13,6 +13,7 @@ subcommand follows EXIT_STATUS (shown by `abc-verl --help`).
 
 import importlib
 import sys
+from collections.abc import Callable
 
 COMMANDS = {
     "info": ("abc_verl.check.info", "is the plugin active? version, loss modes and estimators registered in verl"),
@@ -44,6 +45,23 @@ def usage() -> str:
     width = max(map(len, COMMANDS))
     lines = [f"  {name:<{width}}  {help_}" for name, (_, help_) in COMMANDS.items()]
     return "usage: abc-verl <command> [args...]\n\ncommands:\n" + "\n".join(lines) + "\n\n" + EXIT_STATUS + START
+
+
+def exit_status(prog: str, body: Callable[[], int], interrupted: str = "interrupted") -> int:
+    """`body()`'s status, with its errors turned into EXIT_STATUS's codes and one line on stderr (no traceback):
+    a wrong command line or input (ValueError, a missing file) 2; a run that failed (a busy, full or read-only
+    output folder, an engine that died: OSError, RuntimeError) 1; Ctrl-C 130."""
+    try:
+        return body()
+    except KeyboardInterrupt:
+        print(f"\n{prog}: {interrupted}", file=sys.stderr)
+        return 130
+    except (ValueError, FileNotFoundError) as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 2
+    except (OSError, RuntimeError) as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 1
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,7 +18,7 @@
     compare_write.py, compare_plot.py: its compare.md / .csv / .json and compare.png
     simulate.py     simulated pairs of runs like the paper's: coverage and resolution of compare (docs/compare.md)
 
-May import: `abc_verl.data` (benchmarks, prompts), `abc_verl.rewards`, `abc_verl.files`, the plot helpers of
-`abc_verl.dynamics.plot`; verl only through
-its model merger, run as a subprocess; vLLM only inside its worker processes.
+May import: `abc_verl.data` (benchmarks, prompts), `abc_verl.rewards`, `abc_verl.files`, `abc_verl.cli` (the exit
+statuses), the plot helpers of `abc_verl.dynamics.plot`; verl only through its model merger, run as a subprocess;
+vLLM only inside its worker processes.
 """

@@ -18,6 +18,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from abc_verl.cli import exit_status
 from abc_verl.data.benchmarks import PAPER_BENCHMARKS, Benchmark, load_benchmark
 from abc_verl.data.prompts import eval_prompt, render_prompt
 from abc_verl.evaluation import results as res
@@ -31,19 +32,8 @@ from abc_verl.files import folder_lock, remove_temporaries
 
 
 def main(argv: list[str]) -> int:
-    try:
-        if argv and argv[0] == "score":
-            return score_main(argv[1:])
-        return eval_main(argv)
-    except KeyboardInterrupt:
-        print("\nabc-verl eval: interrupted; finished results are kept, re-run to resume", file=sys.stderr)
-        return 130
-    except (ValueError, FileNotFoundError) as e:  # a wrong command line or input (abc_verl.cli.EXIT_STATUS)
-        print(f"abc-verl eval: error: {e}", file=sys.stderr)
-        return 2
-    except (OSError, RuntimeError) as e:  # it ran and failed: output folder busy, full or read-only; an engine
-        print(f"abc-verl eval: error: {e}", file=sys.stderr)
-        return 1
+    body = (lambda: score_main(argv[1:])) if argv and argv[0] == "score" else (lambda: eval_main(argv))
+    return exit_status("abc-verl eval", body, "interrupted; finished results are kept, re-run to resume")
 
 
 def build_parser() -> argparse.ArgumentParser:

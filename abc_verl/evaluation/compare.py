@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from abc_verl.cli import exit_status
 from abc_verl.evaluation import results as res
 from abc_verl.evaluation.checkpoints import STEP_DIR
 from abc_verl.evaluation.compare_write import write_outputs
@@ -34,17 +35,7 @@ Pairs = dict[str, res.PairResult]  # benchmark -> finished pair
 
 
 def main(argv: list[str]) -> int:
-    try:
-        return compare_main(argv)
-    except KeyboardInterrupt:
-        print("\nabc-verl compare: interrupted", file=sys.stderr)
-        return 130
-    except (ValueError, FileNotFoundError) as e:  # a wrong command line or input (abc_verl.cli.EXIT_STATUS)
-        print(f"abc-verl compare: error: {e}", file=sys.stderr)
-        return 2
-    except (OSError, RuntimeError) as e:  # it ran and failed: output folder busy, full or read-only; an engine
-        print(f"abc-verl compare: error: {e}", file=sys.stderr)
-        return 1
+    return exit_status("abc-verl compare", lambda: compare_main(argv))
 
 
 def build_parser() -> argparse.ArgumentParser:
