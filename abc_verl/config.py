@@ -16,6 +16,14 @@ from abc_verl.objective import ABCBounds
 PREFIX = "actor_rollout_ref.actor.policy_loss"
 
 
+class ABCConfigError(ValueError):
+    """A bad ABC policy-loss setting (a width out of range, another loss_mode); the message names the full key.
+
+    A ValueError, as verl's own config checks raise; Hydra wraps it when it builds the config, and
+    `abc-verl check` finds it in the exception's cause chain by this type.
+    """
+
+
 @dataclass
 class ABCPolicyLossConfig(PolicyLossConfig):
     """verl's policy-loss config plus the four ABC widths (see `abc_verl.objective` for the quadrant table)."""
@@ -30,9 +38,9 @@ class ABCPolicyLossConfig(PolicyLossConfig):
         try:
             _ = self.bounds  # building ABCBounds checks the four widths
         except ValueError as e:
-            raise ValueError(f"{PREFIX}.{e}") from None
+            raise ABCConfigError(f"{PREFIX}.{e}") from None
         if self.loss_mode != LOSS_MODE:
-            raise ValueError(
+            raise ABCConfigError(
                 f"{PREFIX}.loss_mode={self.loss_mode!r} with _target_ ABCPolicyLossConfig: the eps_* widths would "
                 f"be ignored; set {PREFIX}.loss_mode=abc, or drop the _target_ to use another loss"
             )

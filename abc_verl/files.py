@@ -1,8 +1,9 @@
-"""How abc-verl writes an output folder: one atomic writer, and one lock per folder.
+"""How abc-verl writes an output folder: one atomic writer, one lock per folder, and one JSON-lines reader.
 
     with atomic_open(path, "w") as fh:   # or "wb"
         fh.write(...)
     atomic_write_bytes / atomic_write_text / atomic_write_json / atomic_write_jsonl(path, ...)
+    rows = read_jsonl(path)              # ValueError naming the file and line of a bad line
 
     with folder_lock(out_dir, "abc-verl eval ..."):   # a second process fails at once, naming this one
         remove_temporaries(out_dir)                     # temporary files of a killed earlier run
@@ -18,6 +19,9 @@ the umask is never read or changed here (changing it is process-wide and races w
 Folder lock: `fcntl.flock` on `<folder>/.abc-verl.lock`, which holds the holder's pid, host, start time and
 command. The kernel drops the lock when its holder dies (SIGKILL included), so a stale lock file never
 blocks anyone; a clean exit removes the file.
+Not the `filelock` package: its flock-based FileLock keeps nothing in the file that a second process could
+show, and the holder's command in the "in use by" message is tested behaviour (tests/test_faults_lock.py).
+Writing it ourselves into a filelock-held file would need the same open / stat / write code as here.
 """
 
 import contextlib
@@ -90,6 +94,32 @@ def atomic_write_jsonl(path: str | Path, rows: Iterable[dict]) -> None:
     with atomic_open(path) as fh:
         for row in rows:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def read_jsonl(path: str | Path) -> list[dict]:
+    """The JSON objects of a JSON-lines file, one per line (blank lines skipped). A line that is not a JSON
+    object raises ValueError naming the file and line, bytes that are not UTF-8 one naming the file; OSError when
+    the file cannot be read."""
+    return [row for _, row in iter_jsonl(path)]
+
+
+def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for each non-blank line of a JSON-lines file, checked as `read_jsonl` says; for
+    readers whose own errors name the line."""
+    with open(path, encoding="utf-8") as fh:
+        try:
+            for lineno, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as e:
+                    raise ValueError(f"{path}, line {lineno}: not valid JSON ({e.msg})") from None
+                if not isinstance(row, dict):
+                    raise ValueError(f"{path}, line {lineno}: expected a JSON object, got {type(row).__name__}")
+                yield lineno, row
+        except UnicodeDecodeError as e:  # decoded a chunk at a time: the line is not known
+            raise ValueError(f"{path}: not UTF-8 text ({e.reason})") from None
 
 
 def remove_temporaries(folder: str | Path) -> list[Path]:

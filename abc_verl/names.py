@@ -28,6 +28,11 @@ REWARD_TIMEOUT_ENV = "ABC_VERL_REWARD_TIMEOUT_S"
 REWARD_WORKERS_ENV = "ABC_VERL_REWARD_WORKERS"
 GRADER_MEM_ENV = "ABC_VERL_GRADER_MEM_MB"
 
+# multi-node runs on CPU (examples/tiny_cpu_abc_2nodes.sh): the Ray resource each device slot's placement bundle
+# asks for ("CPU" by default, "GPU" for one rank per node), and the opt-in trace of abc_verl.cpu.nodes ("1")
+RAY_DEVICE_RESOURCE_ENV = "ABC_VERL_RAY_DEVICE_RESOURCE"
+NODE_LOG_ENV = "ABC_VERL_NODE_LOG"
+
 # reward extra info of manager "abc_math", per response, besides compute_score's score / acc / pred / error.
 # verl's validation logs each number per data source as val-aux/<data_source>/<key>/mean@<n> (the mean over
 # prompts of the mean over their n responses); see abc_verl.rewards.manager.
@@ -39,7 +44,9 @@ BAD_INPUT = "bad_input"  # 1.0: no / non-text / unparsable ground truth, empty o
 RESPONSE_TOKENS = "response_tokens"  # the response's length in tokens
 RESPONSE_TOKENS_CORRECT = "response_tokens_correct"  # the length when correct, else None (left out of means)
 RESPONSE_TOKENS_WRONG = "response_tokens_wrong"  # the length when wrong, else None
-REWARD_REASON = "reason"  # why the score is what it is: one of abc_verl.rewards.manager.REASONS (text: not a metric)
+# why the score is what it is, in compute_score's result and the manager's extra info (text, not a metric): one of
+# abc_verl.rewards.kinds.RewardKind
+REWARD_KIND = "kind"
 REWARD_DIAGNOSTICS = (
     NO_ANSWER,
     TRUNCATED,

@@ -1,8 +1,9 @@
 """Registers ABC-GRPO with verl: policy loss "abc", advantage estimator "grpo_paper", reward manager "abc_math".
 
 verl imports this module in every process it starts (driver, TaskRunner, every worker) through the
-"verl.plugins" entry point, or through VERL_USE_EXTERNAL_MODULES=abc_verl. Registration is idempotent
-and never replaces a loss, estimator or reward manager that another module registered under the same name.
+"verl.plugins" entry point, or through VERL_USE_EXTERNAL_MODULES=abc_verl. Registration is all or nothing (a
+failure is printed to stderr, where verl would not show it), idempotent, and never replaces a loss, estimator or
+reward manager that another module registered under the same name.
 The reward manager is registered eagerly, in every process: verl's RewardManagerConfig asserts at construction
 that its name is registered, wherever the config is built (importing verl's reward loop costs ~0.5 s).
 Check that it is active with `abc-verl info`.
@@ -10,6 +11,8 @@ Check that it is active with `abc-verl info`.
 
 import logging
 import os
+import sys
+import warnings
 from typing import Any
 
 import torch
@@ -26,8 +29,9 @@ from verl.utils import as_torch_index
 # running, maybe because another abc_verl module (config, say) is itself importing verl half-way through.
 from abc_verl.advantage import grpo_paper_advantage
 from abc_verl.attention import register_resolver
-from abc_verl.names import ABC_METRIC_PREFIX, ADV_ESTIMATOR, LOSS_MODE, PG_CLIPFRAC, PPO_KL
+from abc_verl.names import ABC_METRIC_PREFIX, ADV_ESTIMATOR, LOSS_MODE, PG_CLIPFRAC, PPO_KL, REWARD_MANAGER
 from abc_verl.objective import ABCBounds, abc_loss, check_eps
+from abc_verl.registration import register_once
 
 logger = logging.getLogger(__name__)
 logger.setLevel(os.getenv("VERL_LOGGING_LEVEL", "INFO"))  # as verl does: the zero-spread count shows
@@ -97,18 +101,35 @@ def compute_grpo_paper_advantage(
     return advantages, advantages
 
 
-def _register(registry: dict[str, Any], register: Any, name: str, fn: Any) -> None:
-    """Register `fn` under `name` unless the name is taken: by us (idempotent) or by another module (kept)."""
-    owner = registry.get(name)
-    if owner is None:
-        register(name)(fn)
-    elif owner.__module__ != fn.__module__:
-        logger.warning("abc_verl: %r is already registered by %s; not replacing it", name, owner.__module__)
+def register_all() -> None:
+    """Register the loss, the estimator and the reward manager: all three, or none and a loud error.
 
-
-register_resolver()  # ${abc_verl.attn_implementation:} in the recipes, resolved by verl's driver and TaskRunner
-_register(POLICY_LOSS_REGISTRY, register_policy_loss, LOSS_MODE, compute_policy_loss_abc)
-_register(ADV_ESTIMATOR_REGISTRY, register_adv_est, ADV_ESTIMATOR, compute_grpo_paper_advantage)
+    verl loads plugins inside a try that logs a failure at debug level only (verl/__init__.py), so a half-loaded
+    plugin would show later as "Unsupported loss mode". Importing verl's reward loop imports Ray modules that raise
+    DeprecationWarning: under `python -W error::DeprecationWarning` that warning would abort the import half way,
+    so third parties' deprecations stay warnings while we import them.
+    """
+    added: list[tuple[dict, str]] = []
+    try:
+        register_resolver()  # ${abc_verl.attn_implementation:} in the recipes, resolved by the driver and TaskRunner
+        for registry, register, name, fn in (
+            (POLICY_LOSS_REGISTRY, register_policy_loss, LOSS_MODE, compute_policy_loss_abc),
+            (ADV_ESTIMATOR_REGISTRY, register_adv_est, ADV_ESTIMATOR, compute_grpo_paper_advantage),
+        ):
+            if register_once(registry, register, name, fn):
+                added.append((registry, name))
+        with warnings.catch_warnings():
+            warnings.simplefilter("default", DeprecationWarning)
+            _register_reward_manager()
+    except BaseException as e:
+        for registry, name in added:
+            registry.pop(name, None)
+        print(
+            f"abc_verl: the plugin failed to load, so none of {LOSS_MODE!r}, {ADV_ESTIMATOR!r}, {REWARD_MANAGER!r} "
+            f"is registered: {type(e).__name__}: {e}",
+            file=sys.stderr,
+        )  # verl would log it at debug level only
+        raise
 
 
 def _register_reward_manager() -> None:
@@ -118,7 +139,7 @@ def _register_reward_manager() -> None:
     import abc_verl.rewards.manager  # noqa: F401
 
 
-_register_reward_manager()
+register_all()
 
 if os.getenv("VERL_PLATFORM", "").strip().lower() == "cpu":  # opt-in CPU platform (abc_verl.cpu.platform)
     from abc_verl.cpu import platform as _cpu_platform  # noqa: F401

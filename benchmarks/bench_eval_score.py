@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 
 from abc_verl.data.benchmarks import load_benchmark
+from abc_verl.evaluation import results
+from abc_verl.files import atomic_write_json
 
 FILLER = "Let us reason step by step. We consider the constraints and simplify the expression carefully. "
 
@@ -65,7 +67,7 @@ def time_score(samples: Path, workers: int, out: Path) -> tuple[float, dict]:
     start = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wall = time.perf_counter() - start
-    summary = json.loads((out / "summary.json").read_text())
+    summary = results.read_json(out / results.SUMMARY)
     return wall, {k: v for k, v in summary.items() if "@" in k}
 
 
@@ -98,8 +100,7 @@ def main() -> None:
     result = {"problems": problems, "n": args.n, "cpus": os.cpu_count(), "python": platform.python_version()}
     result.update(rows=rows, metrics=metrics)
     out = Path(__file__).parent / "results" / "bench_eval_score.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    atomic_write_json(out, result)
     print(f"written: {out}")
 
 

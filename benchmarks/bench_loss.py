@@ -9,7 +9,6 @@ profiler: the count of full-size temporaries the loss materialises. Target: abc 
 """
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -22,6 +21,7 @@ from verl.trainer.ppo.core_algos import get_policy_loss_fn
 from verl.workers.config import ActorConfig, PolicyLossConfig
 
 from abc_verl.config import ABCPolicyLossConfig
+from abc_verl.files import atomic_write_json
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -107,9 +107,7 @@ def main(argv: list[str]) -> int:
         "rows": rows,
         "ratio_abc_vanilla": ratio,
     }
-    tmp = out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(record, indent=2) + "\n")
-    os.replace(tmp, out)
+    atomic_write_json(out, record)
     print(f"wrote {out}")
     return 0
 

@@ -69,7 +69,7 @@ def make_responses(prompts: int, group: int, seed: int) -> list[tuple[str, str, 
 
 
 def build_batch(tokenizer, rows):
-    from abc_verl.rewards.manager import reward_batch
+    from abc_verl.check.batch import reward_batch
 
     encoded = tokenizer([text for _, text, _ in rows], add_special_tokens=False)["input_ids"]
     responses = [ids[-MAX_TOKENS:] if len(ids) > MAX_TOKENS else ids for ids in encoded]

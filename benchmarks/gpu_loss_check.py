@@ -11,8 +11,6 @@ floats) with CUDA events, median of --repeats, and reports the peak memory above
 """
 
 import argparse
-import json
-import os
 import statistics
 import sys
 import time
@@ -20,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from abc_verl.files import atomic_write_json
 from abc_verl.objective import ABCBounds, abc_loss
 
 PAPER_BOUNDS = ABCBounds()  # all four widths 0.2
@@ -156,11 +155,8 @@ def main(argv: list[str]) -> int:
                 f"{r['grad_max_abs_err_over_max']:.2e}, tokens clipped in one precision only "
                 f"{r['boundary_flips_frac']:.2e}, clip fraction diff {r['clipfrac_abs_diff']:.2e}"
             )
-    args.out.mkdir(parents=True, exist_ok=True)
     out = args.out / "gpu_loss_check.json"
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"device": name, "torch": torch.__version__, "rows": rows}, indent=2) + "\n")
-    os.replace(tmp, out)
+    atomic_write_json(out, {"device": name, "torch": torch.__version__, "rows": rows})
     print(f"wrote {out}")
     return 0
 

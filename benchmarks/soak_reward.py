@@ -5,10 +5,11 @@ r"""Soak test of abc_verl's reward: sustained load from 32 threads, latency and 
 
 Calls `abc_verl.rewards.reward.compute_score` from 32 threads (verl's reward executor uses up to 32) with a mix
 that keeps every path busy: responses built from the packaged eval sets as GRPO groups and in every answer form
-(`bench_reward.build_corpora`, integer and LaTeX golds; answers repeat, so caches and in-flight sharing work),
-10% of calls with a boxed answer never seen before (a fresh verdict cache entry each, so the bounded caches
-fill and then evict), and one hostile input (`bench_reward.HOSTILE_RESPONSES`) every 5,000 calls. Every second
-it samples VmRSS (/proc/<pid>/status) of this process and of each grader, and the verdict cache's size.
+(`abc_verl.data.responses.build_corpora`, integer and LaTeX golds; answers repeat, so caches and in-flight
+sharing work), 10% of calls with a boxed answer never seen before (a fresh verdict cache entry each, so the
+bounded caches fill and then evict), and one hostile input (`abc_verl.data.responses.HOSTILE_RESPONSES`) every
+5,000 calls. Every second it samples VmRSS (/proc/<pid>/status) of this process and of each grader, and the
+verdict cache's size.
 
 Memory must stay flat after warm-up (the first 25% of the calls): the table shows RSS over time, and the
 summary gives the growth of this process between warm-up end and the end, and between the moment the verdict
@@ -19,7 +20,6 @@ benchmarks/reference/soak_reward_cpu.json.
 """
 
 import argparse
-import importlib.util
 import itertools
 import os
 import platform
@@ -37,15 +37,6 @@ RESULTS = Path(__file__).resolve().parent / "results"
 UNIQUE_EVERY = 10  # one call in 10 boxes an answer never seen before
 HOSTILE_EVERY = 5_000
 WARMUP_FRACTION = 0.25
-
-
-def load_bench_reward():
-    """benchmarks/bench_reward.py, beside this file (its corpus builder and hostile inputs)."""
-    path = Path(__file__).resolve().parent / "bench_reward.py"
-    spec = importlib.util.spec_from_file_location("bench_reward", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def vm_rss_mb(pid: int | str = "self") -> float | None:
@@ -76,15 +67,12 @@ class Mix:
 
 
 def build_mix(seed: int) -> Mix:
-    from abc_verl.data.benchmarks import BENCHMARKS, load_benchmark
+    from abc_verl.data.responses import HOSTILE_RESPONSES, build_corpora, eval_problems, is_int
 
-    bench_reward = load_bench_reward()
-    problems = [
-        {"id": p.id, "problem": p.question, "answer": p.answer} for n in BENCHMARKS for p in load_benchmark(n).problems
-    ]
-    items = [it for corpus in bench_reward.build_corpora(problems, seed).values() for it in corpus]
-    latex = sorted({p["answer"] for p in problems if not bench_reward._is_int(p["answer"])})
-    return Mix(items, latex, bench_reward.HOSTILE_RESPONSES, seed)
+    problems = eval_problems()
+    items = [it for corpus in build_corpora(problems, seed).values() for it in corpus]
+    latex = sorted({p["answer"] for p in problems if not is_int(p["answer"])})
+    return Mix(items, latex, HOSTILE_RESPONSES, seed)
 
 
 class Sampler(threading.Thread):
@@ -109,7 +97,7 @@ class Sampler(threading.Thread):
                 "rss_mb": vm_rss_mb(),
                 "graders_rss_mb": [round(mb, 1) for mb in graders],
                 "graders_rss_total_mb": round(sum(graders), 1),
-                "verdict_cache": len(rewards._state.verdicts._data),
+                "verdict_cache": len(rewards._state.verdicts),
             }
         )
 
@@ -139,7 +127,7 @@ def soak(mix: Mix, calls: int, seconds: float, threads: int, sample_s: float) ->
             done[slot] += 1
             if result["error"]:
                 with errors_lock:
-                    errors[result["error"].split(":")[0][:80]] += 1
+                    errors[result["kind"]] += 1
 
     sampler = Sampler(done, sample_s)
     sampler.sample()

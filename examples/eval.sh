@@ -8,6 +8,8 @@
 # format with verl's model merger (about a minute each; kept under $OUT/merged, ~8 GB per 4B checkpoint).
 # Re-running the same command skips every finished (checkpoint, benchmark) pair.
 #   RUN_DIRS="$HOME/checkpoints/abc_verl/qwen3_1.7b_abc $HOME/checkpoints/abc_verl/qwen3_1.7b_grpo" bash examples/eval.sh
+python3 -c 'import abc_verl, importlib.util as u; assert u.find_spec("verl")' 2>/dev/null || { echo "$0: no python3 \
+with abc-verl on PATH: activate its venv (. .venv/bin/activate in the clone) or pip install -e ." >&2; exit 1; }
 set -xeuo pipefail
 
 CKPT=${ABC_VERL_CKPT:-$HOME/checkpoints}/abc_verl

@@ -7,6 +7,8 @@
 # Check on a laptop before the cluster:  abc-verl check qwen3_4b_grpo
 # Knobs (environment): RECIPE, NNODES, GPUS_PER_NODE, ABC_VERL_DATA, ABC_VERL_CKPT, LOG_DIR (examples/train.sh)
 # Hydra overrides pass through:          examples/qwen3_4b_grpo.sh trainer.logger=[console,file,wandb]
+python3 -c 'import abc_verl, importlib.util as u; assert u.find_spec("verl")' 2>/dev/null || { echo "$0: no python3 \
+with abc-verl on PATH: activate its venv (. .venv/bin/activate in the clone) or pip install -e ." >&2; exit 1; }
 set -xeuo pipefail
 
 export RECIPE=${RECIPE:-qwen3_4b_grpo}

@@ -8,6 +8,8 @@
 # Metrics of each launch: $LOG_DIR/steps_1_2.jsonl and $LOG_DIR/step_3.jsonl (verl's file logger); Hydra's run
 # folders under $ABC_VERL_TINY/hydra, not the current folder. Ends with a summary: steps, metrics, paths, next steps.
 # Hydra overrides pass through to both launches:  examples/tiny_cpu_abc.sh actor_rollout_ref.rollout.n=8
+python3 -c 'import abc_verl, importlib.util as u; assert u.find_spec("verl")' 2>/dev/null || { echo "$0: no python3 \
+with abc-verl on PATH: activate its venv (. .venv/bin/activate in the clone) or pip install -e ." >&2; exit 1; }
 set -xeuo pipefail
 
 RECIPE=${RECIPE:-tiny_cpu_abc}

@@ -2,9 +2,8 @@
 `abc_token_mean` is the plugin's loss; the benchmark scripts run end to end on a small size (the reward soak in
 its --quick mode, 20,000 calls, about 40 s; the reward managers on 16 responses)."""
 
-import importlib.util
+import importlib
 import json
-from pathlib import Path
 
 import pytest
 import torch
@@ -13,14 +12,10 @@ from verl.workers.config import ActorConfig, PolicyLossConfig
 
 from abc_verl.config import ABCPolicyLossConfig
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-
 
 def load(name: str):
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """A benchmark script as a module (benchmarks/ is on sys.path in pytest: pyproject.toml's `pythonpath`)."""
+    return importlib.import_module(name)
 
 
 def verl_loss(mode: str, policy_loss, old, log_prob, adv, mask):

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from abc_verl.check.cli import run_checks
 from abc_verl.check.recipes import recipes_dir
-from abc_verl.check.run import run_checks
 
 
 def check(recipe: str, *overrides: str) -> tuple[bool, dict[str, tuple[str, str]]]:

@@ -5,12 +5,17 @@ Runs the real checks on composed recipes. Mocks, only for what this machine lack
 (a package folder and its dist-info, on sys.path) stands in for vLLM, which needs a GPU.
 """
 
+import os
+import signal
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from abc_verl.check import host
 from abc_verl.check import launch as check_launch
-from abc_verl.check.run import run_checks
+from abc_verl.check.cli import run_checks
 
 LAUNCH = [name for name, _ in check_launch.CHECKS]
 
@@ -133,3 +138,150 @@ def test_flash_attention_asked_for_without_flash_attn_is_named():
 def test_cuda_build_against_driver(torch_cuda, driver, problem):
     found = check_launch.cuda_mismatch(torch_cuda, driver)
     assert (found is None) if problem is None else (problem in found), found
+
+
+def test_a_launcher_on_a_node_without_its_gpus_fails_fast_naming_the_counts_and_knobs(tmp_path):
+    """examples/qwen3_1.7b_abc.sh asks for 8 GPUs; with CUDA_VISIBLE_DEVICES empty no machine has them (nor has
+    this one). Before the GPU check verl printed its config and waited for a placement group forever; now the
+    launcher exits non-zero well within the timeout."""
+    launcher = Path(__file__).resolve().parents[1] / "examples" / "qwen3_1.7b_abc.sh"
+    drop = ("CUDA_VISIBLE_DEVICES", "GPUS_PER_NODE", "NNODES", "VERL_PLATFORM")  # VERL_PLATFORM=cpu: no GPU check
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    env |= {
+        "CUDA_VISIBLE_DEVICES": "",
+        "HOME": str(tmp_path),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+    }
+    proc = subprocess.Popen(
+        [str(launcher)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True
+    )
+    try:
+        stderr = proc.communicate(timeout=120)[1]
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # verl and its Ray cluster with it
+        raise
+    assert proc.returncode != 0
+    assert "the recipe wants 8 GPU(s) (NNODES=1 x GPUS_PER_NODE=8), Ray sees 0 on this node" in stderr
+    assert "GPUS_PER_NODE, NNODES (examples/train.sh) or CUDA_VISIBLE_DEVICES" in stderr
+    assert "verl.trainer.main_ppo" not in stderr  # stopped before verl started
+
+
+# The first minute on a GPU node (abc_verl.check.host). No GPU here: each test says the node is a GPU node
+# (host.gpu_visible) and seeds the one query the check makes of it; everything else is the real check.
+def one(recipe: str, stage: str, *overrides: str) -> tuple[str, str]:
+    return check_only(recipe, stage, *overrides)[1][stage]
+
+
+def check_only(recipe: str, stage: str, *overrides: str) -> tuple[bool, dict[str, tuple[str, str]]]:
+    lines: list[str] = []
+    ok = run_checks(recipe, list(overrides), out=lines.append, only=[stage])
+    results = {}
+    for line in lines:
+        status, _, rest = line.partition(" ")
+        if status in ("PASS", "FAIL", "SKIP"):
+            results[rest.strip()[:12].strip()] = (status, rest.strip()[12:].strip())
+    return ok, results
+
+
+@pytest.fixture
+def gpu_node(monkeypatch):
+    monkeypatch.setattr(host, "gpu_visible", lambda: True)
+
+
+def test_bf16_on_a_gpu_below_compute_capability_8_fails_naming_the_gpu(gpu_node, monkeypatch):
+    monkeypatch.setattr(host, "device_capabilities", lambda: [("Tesla V100-SXM2-32GB", (7, 0))])
+    status, detail = one("qwen3_1.7b_abc_smoke", "gpu arch")
+    assert status == "FAIL" and detail.startswith("GPU 0 Tesla V100-SXM2-32GB (7.0): compute capability below 8.0")
+
+
+def test_dockers_64_mb_dev_shm_fails_naming_shm_size(gpu_node, monkeypatch):
+    monkeypatch.setattr(host, "shm_bytes", lambda: 64 * 2**20)
+    status, detail = one("qwen3_1.7b_abc_smoke", "shm")
+    assert status == "FAIL" and "/dev/shm is 64 MiB" in detail and "--shm-size=16g" in detail
+
+
+def test_no_c_compiler_for_triton_fails(gpu_node, monkeypatch):
+    monkeypatch.setattr(host, "c_compiler", lambda: None)
+    status, detail = one("qwen3_1.7b_abc_smoke", "compiler")
+    assert status == "FAIL" and "needs a C compiler (cc, gcc or clang; or set CC)" in detail
+
+
+def test_no_python_headers_for_triton_fails(gpu_node, monkeypatch, tmp_path):
+    monkeypatch.setattr(host, "c_compiler", lambda: "/usr/bin/cc")
+    monkeypatch.setattr(host, "python_header", lambda: tmp_path / "Python.h")
+    status, detail = one("qwen3_1.7b_abc_smoke", "compiler")
+    assert status == "FAIL" and f"needs the Python headers ({tmp_path / 'Python.h'})" in detail
+
+
+def test_a_model_in_the_hugging_face_cache_passes(gpu_node, monkeypatch, tmp_path):
+    from huggingface_hub import constants
+
+    snapshot = tmp_path / "models--Qwen--Qwen3-1.7B-Base" / "snapshots" / "abc123"
+    snapshot.mkdir(parents=True)
+    (snapshot / "config.json").write_text("{}")
+    (tmp_path / "models--Qwen--Qwen3-1.7B-Base" / "refs").mkdir()
+    (tmp_path / "models--Qwen--Qwen3-1.7B-Base" / "refs" / "main").write_text("abc123")
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setattr(host, "reachable_on_hub", lambda repo: pytest.fail("the network was asked"))
+    assert one("qwen3_1.7b_abc_smoke", "model") == (
+        "PASS",
+        "actor_rollout_ref.model.path='Qwen/Qwen3-1.7B-Base': in the Hugging Face cache",
+    )
+
+
+def test_a_model_not_cached_with_hf_hub_offline_fails_without_the_network(gpu_node, monkeypatch):
+    monkeypatch.setattr(host, "cached_in_hf", lambda repo: False)
+    monkeypatch.setattr(host, "reachable_on_hub", lambda repo: pytest.fail("the network was asked"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    status, detail = one("qwen3_1.7b_abc_smoke", "model")
+    assert status == "FAIL" and "is not in the Hugging Face cache and HF_HUB_OFFLINE is set" in detail
+
+
+def test_a_model_not_cached_nor_reachable_fails(gpu_node, monkeypatch):
+    monkeypatch.setattr(host, "cached_in_hf", lambda repo: False)
+    monkeypatch.setattr(host, "reachable_on_hub", lambda repo: "ConnectionError: no route to host")
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    status, detail = one("qwen3_1.7b_abc_smoke", "model")
+    assert status == "FAIL" and "nor reachable (ConnectionError: no route to host)" in detail
+
+
+def test_too_little_disk_for_the_checkpoints_fails_with_the_size_per_save(gpu_node, monkeypatch):
+    monkeypatch.setattr(host, "free_disk", lambda path: 10 * 2**30)
+    status, detail = one("qwen3_4b_abc_smoke", "disk")
+    # fp32 parameters 4 + AdamW moments 8 B/param x 4,022,468,096 = 44.95 GiB; 4 steps, a save every 4: 1 save
+    assert status == "FAIL" and "10.0 GiB free, 1 save(s) of 45.0 GiB need 45.0" in detail
+
+
+def test_too_little_host_memory_for_the_offloaded_state_fails(gpu_node, monkeypatch):
+    monkeypatch.setattr(host, "mem_available", lambda: 32 * 2**30)
+    status, detail = one("qwen3_4b_abc_smoke", "host memory")
+    # FSDP2's offload_policy: 20 B/param (state 16 + the optimizer step's temporary 4) x 4.02e9 = 74.9 GiB
+    assert status == "FAIL" and detail.startswith("32.0 GiB of host memory available, the offloaded training state")
+    assert "needs 74.9 GiB per node" in detail
+
+
+def test_fewer_logical_cpus_than_ray_will_ask_for_fails(monkeypatch):
+    monkeypatch.setattr(check_launch, "gpu_visible", lambda: True)
+    monkeypatch.setattr(check_launch.os, "cpu_count", lambda: 4)
+    status, detail = one("qwen3_1.7b_abc_smoke", "ray cpus")
+    # 3 CPUs for the GPU's bundle + 1 TransferQueue controller + 1 storage unit = 5 > 4
+    assert status == "FAIL" and detail.startswith("this machine's CPUs (Ray's default) < 5 needed")
+
+
+@pytest.mark.parametrize("recipe", ["qwen3_1.7b_abc_smoke", "qwen3_4b_abc_smoke"])
+def test_smoke_recipes_fit_a_small_node_of_8_logical_cpus(recipe):
+    """With verl's 8 TransferQueue storage units a smoke run needed 3 + 1 + 8 = 12 CPUs and hung on smaller nodes."""
+    assert one(recipe, "ray cpus", "ray_kwargs.ray_init.num_cpus=8") == (
+        "PASS",
+        "5 logical CPUs needed (3 for 1 GPU slot(s) x 3 + 1 TransferQueue controller + 1 storage units), "
+        "ray_kwargs.ray_init.num_cpus=8",
+    )
+
+
+def test_the_gpu_guard_lets_the_cpu_platform_through(monkeypatch):
+    """Under VERL_PLATFORM=cpu the recipe declares its "GPU" slots to Ray itself (tiny_cpu_abc.yaml)."""
+    from abc_verl.check import gpus
+
+    monkeypatch.setenv("VERL_PLATFORM", "cpu")
+    monkeypatch.setattr(gpus, "gpu_shortfall", lambda nnodes, per_node: pytest.fail("GPUs counted"))
+    assert gpus.main(["1", "8"]) == 0

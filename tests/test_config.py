@@ -11,7 +11,8 @@ from hydra import compose, initialize_config_dir
 from verl.trainer.ppo.utils import need_critic, need_reference_policy
 from verl.utils.config import omega_conf_to_dataclass, validate_config
 
-from abc_verl.config import ABCPolicyLossConfig
+from abc_verl.check.cli import _cause_of_type
+from abc_verl.config import ABCConfigError, ABCPolicyLossConfig
 
 PL = "actor_rollout_ref.actor.policy_loss"
 ABC = [f"{PL}._target_=abc_verl.config.ABCPolicyLossConfig", f"{PL}.loss_mode=abc"]
@@ -59,6 +60,17 @@ def test_bad_width_fails_in_the_driver_check_naming_key_and_value(key, value, sh
         driver_check(ABC + [f"+{PL}.{key}={value}"])
 
 
+def test_bad_width_raises_the_typed_error_that_hydra_wraps():
+    """What `abc-verl check` relies on: Hydra's wrapper keeps our ABCConfigError in its cause chain."""
+    with pytest.raises(Exception) as raised:
+        driver_check(ABC + [f"+{PL}.eps_pos_low=1.5"])
+    ours = _cause_of_type(raised.value, ABCConfigError)
+    assert (
+        not isinstance(raised.value, ABCConfigError)
+        and str(ours) == f"{PL}.eps_pos_low=1.5: must be a number in (0, 1]"
+    )
+
+
 def test_abc_config_with_another_loss_mode_is_rejected():
     with pytest.raises(Exception, match=rf"{PL}\.loss_mode='vanilla'"):
         driver_check([f"{PL}._target_=abc_verl.config.ABCPolicyLossConfig"])  # loss_mode stays vanilla
@@ -69,8 +81,9 @@ def test_unknown_width_key_is_rejected():
         driver_check(ABC + [f"+{PL}.eps_pos_hgih=0.3"])
 
 
-def test_main_ppo_rejects_a_bad_width_before_ray_starts():
+def test_main_ppo_rejects_a_bad_width_before_ray_starts(tmp_path):
     cmd = [sys.executable, "-m", "verl.trainer.main_ppo", *ABC, f"+{PL}.eps_neg_low=-0.1", *BASE]
+    cmd.append(f"hydra.run.dir={tmp_path}")  # Hydra's run folder, not ./outputs in the clone
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert result.returncode != 0
     assert f"{PL}.eps_neg_low=-0.1" in result.stderr + result.stdout

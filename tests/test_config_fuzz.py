@@ -24,8 +24,8 @@ from omegaconf import OmegaConf, open_dict
 from transformers import AttentionInterface
 
 from abc_verl.check import launch
+from abc_verl.check.cli import check_config, run_checks
 from abc_verl.check.recipes import compose_recipe, find_recipe
-from abc_verl.check.run import check_config, run_checks
 
 pytestmark = pytest.mark.faults
 RECIPE = "tiny_cpu_abc"

@@ -76,6 +76,7 @@ def test_training_set_from_the_hub_by_name(tmp_path, monkeypatch):
         return datasets.Dataset.from_list(records)
 
     monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
+    monkeypatch.setattr(data, "probe_hub", lambda name: None)  # the hub stand-in answers
     assert data.main(["--only", "train", "--out-dir", str(tmp_path)]) == 0
     assert calls == [("open-r1/DAPO-Math-17k-Processed", "all", "train")]
     assert _rows(tmp_path / "train.parquet")[0]["reward_model"]["ground_truth"] == "4"
@@ -86,6 +87,7 @@ def test_hub_failure_is_a_clear_error(tmp_path, monkeypatch, capsys):
         raise ConnectionError("no network")
 
     monkeypatch.setattr(datasets, "load_dataset", offline)
+    monkeypatch.setattr(data, "probe_hub", lambda name: None)  # the hub answers, the download then fails
     assert data.main(["--only", "train", "--out-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "open-r1/DAPO-Math-17k-Processed" in err and "ConnectionError: no network" in err and "--train-file" in err
@@ -145,7 +147,7 @@ def test_bad_lines_and_types_are_reported(tmp_path, capsys):
     broken = tmp_path / "broken.jsonl"
     broken.write_text('{"prompt": "a", "solution": "1"}\n{"prompt": \n')
     assert data.main(["--only", "train", "--train-file", str(broken), "--out-dir", str(tmp_path / "o")]) == 2
-    assert f"{broken}:2: not valid JSON" in capsys.readouterr().err
+    assert f"{broken}, line 2: not valid JSON" in capsys.readouterr().err
     csv = tmp_path / "train.csv"
     csv.write_text("prompt,solution\n")
     assert data.main(["--only", "train", "--train-file", str(csv), "--out-dir", str(tmp_path / "o")]) == 2

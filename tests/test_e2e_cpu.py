@@ -26,10 +26,12 @@ from abc_verl.names import (
     BAD_INPUT,
     GRADER_ERROR,
     GRADER_TIMEOUT,
+    IS_WEIGHT_MEAN,
     NO_ANSWER,
     RESPONSE_TOKENS,
     RESPONSE_TOKENS_CORRECT,
     RESPONSE_TOKENS_WRONG,
+    REWARD_KIND,
     TRUNCATED,
 )
 
@@ -90,8 +92,8 @@ def test_hf_server_loads_the_trainers_weights(tiny_model_dir):
 
 
 def test_recipe_composes_with_no_unknown_key_and_passes_verls_validation():
+    from abc_verl.check.cli import check_validate
     from abc_verl.check.recipes import compose_recipe, find_recipe, unknown_keys
-    from abc_verl.check.run import check_validate
 
     config = compose_recipe(find_recipe("tiny_cpu_abc"), [])
     assert unknown_keys(config) == []
@@ -174,7 +176,7 @@ def test_rollout_is_weights_reach_the_abc_loss(run):
     """The recipe sets algorithm.rollout_correction.rollout_is=token: verl computes truncated IS weights in the
     trainer and hands them to the loss, which logs their mean only when it receives them (not None)."""
     for step, data in _training_steps(run).items():
-        seen = data["actor/abc/rollout_is_weight_mean"]
+        seen = data[IS_WEIGHT_MEAN]
         # the HF rollout samples with the trainer's own weights, so the weights are 1 up to float error
         assert seen == pytest.approx(data["rollout_corr/rollout_is_mean"], abs=1e-4), step
         assert seen == pytest.approx(1.0, abs=1e-3), step
@@ -216,7 +218,7 @@ def test_reward_manager_diagnostics_reach_verls_file_log_per_validation_source(r
         if k.startswith((f"{prefix}/{RESPONSE_TOKENS_CORRECT}/mean@", f"{prefix}/{RESPONSE_TOKENS_WRONG}/mean@"))
     ]
     assert lengths and all(1.0 <= validation[k] <= 16.0 for k in lengths), lengths
-    assert not [k for k in validation if "/reason/" in k]  # text fields are not metrics
+    assert not [k for k in validation if f"/{REWARD_KIND}/" in k]  # text fields are not metrics
 
 
 def test_rollout_gets_the_trainers_weights_after_every_step(run):
@@ -248,7 +250,7 @@ def test_legacy_trainer_still_runs_the_abc_loss(run, tmp_path, reward):
     assert "Legacy trainer `main_ppo_v0.py` is deprecated" in output
     data = _read_log(log)[1]
     assert sum(data[q] for q in QUADRANTS) == pytest.approx(data["actor/pg_clipfrac"], abs=1e-6)
-    assert data["actor/abc/rollout_is_weight_mean"] == pytest.approx(1.0, abs=1e-3)
+    assert data[IS_WEIGHT_MEAN] == pytest.approx(1.0, abs=1e-3)
     assert 0.0 < data["timing_s/agent_loop/compute_score/mean"] < 60.0  # seconds per response, reward worker trip
 
 

@@ -78,9 +78,11 @@ def test_score_fixture(tmp_path, capsys):
         "pred": "7",
         "correct": True,
         "error": "",
+        "kind": "graded",
     }
     assert [r["correct"] for r in rows if r["id"] == "p3"] == [True, False, True, True]
-    assert "| samples |  | - | 37.5 | 50.0 | 75.0 |" in (out / "table.md").read_text()
+    # Avg@4 shows half the width of its 95% interval (bootstrap over 4 problems and their samples, seed 0)
+    assert "| samples |  | - | 37.5 ± 34.4 | 50.0 | 75.0 |" in (out / "table.md").read_text()
     assert (out / "table.csv").read_text().splitlines()[0] == "checkpoint,step,benchmark,Avg@4,Pass@2,Pass@4"
     assert leftovers(tmp_path) == []
 
@@ -137,7 +139,7 @@ def test_eval_tiny_model_then_resume_recomputes_nothing(tiny_model_dir, tmp_path
         }
         rows = (out / name / bench / "samples.jsonl").read_text().splitlines()
         assert len(rows) == 2 * 4
-        assert set(json.loads(rows[0])) == {"id", "sample", "response", "pred", "correct", "error"}
+        assert set(json.loads(rows[0])) == {"id", "sample", "response", "pred", "correct", "error", "kind"}
         g = json.loads((out / name / bench / "greedy" / "summary.json").read_text())
         assert (g["n"], g["mode"], g["fingerprint"]["sampling"]["temperature"]) == (1, "greedy", 0.0)
         assert not (out / name / bench / "generations.json").exists()

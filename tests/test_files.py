@@ -1,4 +1,5 @@
-"""abc_verl.files, the one atomic writer: concurrent writers of one path, interruption, and the file mode."""
+"""abc_verl.files, the one atomic writer: concurrent writers of one path, interruption, and the file mode; the
+one JSON-lines reader."""
 
 import stat
 import subprocess
@@ -7,7 +8,7 @@ import threading
 
 import pytest
 
-from abc_verl.files import atomic_open, atomic_write_bytes, atomic_write_json
+from abc_verl.files import atomic_open, atomic_write_bytes, atomic_write_json, read_jsonl
 
 
 def current_umask() -> int:
@@ -79,3 +80,30 @@ def test_only_whole_file_modes(tmp_path):
     with pytest.raises(ValueError, match="mode 'w' or 'wb', not 'a'"):
         with atomic_open(tmp_path / "x", "a"):
             pass
+
+
+def test_read_jsonl_skips_blank_lines_and_returns_the_objects(tmp_path):
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"a": 1}\n\n  \n{"b": [2]}\n')
+    assert read_jsonl(path) == [{"a": 1}, {"b": [2]}]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"a": 1}\n{"a": \n', "line 2: not valid JSON"),
+        ('{"a": 1}\n\n[1, 2]\n', "line 3: expected a JSON object, got list"),
+    ],
+)
+def test_read_jsonl_names_the_file_and_line_of_a_bad_line(tmp_path, text, message):
+    path = tmp_path / "rows.jsonl"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=f"^{path}, {message}"):
+        read_jsonl(path)
+
+
+def test_read_jsonl_names_the_line_of_bytes_that_are_not_utf8(tmp_path):
+    path = tmp_path / "rows.jsonl"
+    path.write_bytes(b'{"a": 1}\n{"a": "\xff"}\n')
+    with pytest.raises(ValueError, match=f"^{path}: not UTF-8 text"):
+        read_jsonl(path)

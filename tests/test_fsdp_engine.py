@@ -5,7 +5,7 @@ and micro-batch size 1 vs 2 gives the same update."""
 import pytest
 import torch
 
-from abc_verl.check import engine as engine_check
+from abc_verl.check import engine as fsdp_engine
 from abc_verl.config import ABCPolicyLossConfig
 
 
@@ -15,10 +15,10 @@ def params(engine) -> dict[str, torch.Tensor]:
 
 @pytest.fixture(scope="module")
 def one_micro_batch_step(tiny_model_dir):
-    engine = engine_check.build_engine(tiny_model_dir, micro_batch_size=len(engine_check.ROWS))
-    batch = engine_check.make_batch(engine)
+    engine = fsdp_engine.build_engine(tiny_model_dir, micro_batch_size=len(fsdp_engine.ROWS))
+    batch = fsdp_engine.make_batch(engine)
     before = params(engine)
-    result = engine_check.train_step(engine, batch, engine_check.abc_actor_config(micro_batch_size=6))
+    result = fsdp_engine.train_step(engine, batch, fsdp_engine.abc_actor_config(micro_batch_size=6))
     return before, params(engine), result
 
 
@@ -31,7 +31,7 @@ def test_parameters_change_and_loss_and_grad_norm_are_finite(one_micro_batch_ste
 
 def test_quadrant_clip_fractions_are_exact_with_one_micro_batch(one_micro_batch_step):
     *_, result = one_micro_batch_step
-    expected = engine_check.expected_clip_fractions()  # e.g. q2 = 5 / 45: the shorter row of 45 valid tokens
+    expected = fsdp_engine.expected_clip_fractions()  # e.g. q2 = 5 / 45: the shorter row of 45 valid tokens
     for q, fraction in expected.items():
         assert result.metrics[f"actor/abc/{'clipfrac_' + q}"] == pytest.approx(fraction, rel=1e-6)
     assert result.metrics["actor/pg_clipfrac"] == pytest.approx(sum(expected.values()), rel=1e-6)
@@ -39,14 +39,14 @@ def test_quadrant_clip_fractions_are_exact_with_one_micro_batch(one_micro_batch_
 
 def test_only_clipped_rows_gives_exactly_zero_gradient(tiny_model_dir):
     """Rows 0-3 are clipped in Q1..Q4 and row 5 has A = 0: without row 4 (inside the band) nothing moves."""
-    engine = engine_check.build_engine(tiny_model_dir, micro_batch_size=len(engine_check.ROWS))
-    batch = engine_check.make_batch(engine)
+    engine = fsdp_engine.build_engine(tiny_model_dir, micro_batch_size=len(fsdp_engine.ROWS))
+    batch = fsdp_engine.make_batch(engine)
     in_band = 4
     batch["advantages"] = torch.nested.as_nested_tensor(
         [a * (i != in_band) for i, a in enumerate(batch["advantages"].unbind())], layout=torch.jagged
     )
     before = params(engine)
-    result = engine_check.train_step(engine, batch, engine_check.abc_actor_config(micro_batch_size=6))
+    result = fsdp_engine.train_step(engine, batch, fsdp_engine.abc_actor_config(micro_batch_size=6))
     assert result.grad_norm == 0.0
     assert all(torch.equal(before[n], p) for n, p in params(engine).items())
 
@@ -54,11 +54,11 @@ def test_only_clipped_rows_gives_exactly_zero_gradient(tiny_model_dir):
 def test_micro_batch_size_does_not_change_the_update(tiny_model_dir):
     updates = []
     for micro_batch_size in (1, 2):
-        engine = engine_check.build_engine(tiny_model_dir, micro_batch_size=micro_batch_size)
-        batch = engine_check.make_batch(engine)
+        engine = fsdp_engine.build_engine(tiny_model_dir, micro_batch_size=micro_batch_size)
+        batch = fsdp_engine.make_batch(engine)
         before = params(engine)
-        config = engine_check.abc_actor_config(ABCPolicyLossConfig(), micro_batch_size=micro_batch_size)
-        result = engine_check.train_step(engine, batch, config)
+        config = fsdp_engine.abc_actor_config(ABCPolicyLossConfig(), micro_batch_size=micro_batch_size)
+        result = fsdp_engine.train_step(engine, batch, config)
         updates.append(({n: p - before[n] for n, p in params(engine).items()}, result.grad_norm))
     (first, norm1), (second, norm2) = updates
     assert norm1 == pytest.approx(norm2, rel=1e-5)

@@ -1,7 +1,7 @@
 """The README's commands are the ones CI and users run: the test command is .ci/run's, every launcher parses
-and names a shipped recipe, and every command in the README's code blocks parses against the real CLI: each
-`abc-verl ...` line against its subcommand's argument parser, each launcher line's Hydra overrides composed onto
-the launcher's recipe, each script and file it names present."""
+and names a shipped recipe, and every command in the code blocks of the README and of the docs/ pages it links
+parses against the real CLI: each `abc-verl ...` line against its subcommand's argument parser, each launcher
+line's Hydra overrides composed onto the launcher's recipe, each script and file it names present."""
 
 import importlib
 import os
@@ -14,6 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
+LINKED_DOCS = [ROOT / page for page in sorted(set(re.findall(r"\]\((docs/[\w.-]+\.md)", README)))]
 
 
 def test_ci_runs_the_readme_test_command():
@@ -40,9 +41,11 @@ def test_recipe_arms_have_launchers():
 
 
 def readme_commands() -> list[list[str]]:
-    """Every command of the README's bash blocks as argv, `&&` chains split, comments and VAR=value prefixes gone."""
+    """Every command of the bash blocks of the README and the docs pages it links, as argv, `&&` chains split,
+    comments and VAR=value prefixes gone."""
     commands = []
-    for block in re.findall(r"```bash\n(.*?)```", README, re.S):
+    texts = [README, *(page.read_text() for page in LINKED_DOCS)]
+    for block in (b for text in texts for b in re.findall(r"```bash\n(.*?)```", text, re.S)):
         for line in block.splitlines():
             argv: list[str] = []
             for word in [*shlex.split(line, comments=True), "&&"]:
@@ -62,7 +65,8 @@ COMMANDS = readme_commands()
 
 def test_the_readme_has_the_commands_this_test_reads():
     firsts = {argv[0] for argv in COMMANDS}
-    assert {"abc-verl", "examples/tiny_cpu_abc.sh", "examples/qwen3_1.7b_abc.sh", "pytest"} <= firsts
+    assert {"abc-verl", "examples/tiny_cpu_abc.sh", "examples/qwen3_1.7b_abc.sh", "pytest", "python"} <= firsts
+    assert ROOT / "docs" / "benchmarks.md" in LINKED_DOCS and all(page.is_file() for page in LINKED_DOCS)
 
 
 @pytest.mark.parametrize("argv", [a for a in COMMANDS if a[0] == "abc-verl"], ids=" ".join)

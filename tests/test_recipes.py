@@ -7,8 +7,8 @@ import sys
 import pytest
 from omegaconf import OmegaConf
 
+from abc_verl.check.cli import check_validate
 from abc_verl.check.recipes import compose_recipe, find_recipe, recipes_dir, unknown_keys
-from abc_verl.check.run import check_validate
 
 MODELS = ("qwen3_1.7b", "qwen3_4b")
 ARMS = ("abc", "grpo", "grpo_dualclip")
@@ -96,7 +96,7 @@ def test_grpo_arms(composed, arm, clip_c):
     assert (actor.clip_ratio_low, actor.clip_ratio_high) == (0.2, 0.2)
 
 
-def test_main_ppo_with_a_recipe_rejects_a_bad_width_before_ray_starts():
+def test_main_ppo_with_a_recipe_rejects_a_bad_width_before_ray_starts(tmp_path):
     cmd = [
         sys.executable,
         "-m",
@@ -106,6 +106,7 @@ def test_main_ppo_with_a_recipe_rejects_a_bad_width_before_ray_starts():
         "--config-name",
         "qwen3_4b_abc",
         "actor_rollout_ref.actor.policy_loss.eps_pos_low=2",
+        f"hydra.run.dir={tmp_path}",  # Hydra's run folder, not ./outputs in the clone
     ]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert result.returncode != 0
@@ -120,6 +121,7 @@ def test_smoke_recipe_is_the_abc_recipe_on_one_gpu_at_small_sizes(composed, mode
     allowed = ("data.train_batch_size", "data.max_response_length", "trainer.", "actor_rollout_ref.actor.ppo_")
     allowed += ("actor_rollout_ref.rollout.log_prob_", "actor_rollout_ref.rollout.gpu_memory_utilization")
     allowed += ("actor_rollout_ref.actor.fsdp_config.param_offload", "actor_rollout_ref.actor.fsdp_config.optimizer_")
+    allowed += ("actor_rollout_ref.actor.fsdp_config.offload_policy", "transfer_queue.backend.SimpleStorage.num_data_")
     assert all(k.startswith(allowed) for k in differing), sorted(differing)
     assert (smoke["trainer.n_gpus_per_node"], smoke["trainer.nnodes"], smoke["trainer.total_training_steps"]) == (
         1,

@@ -18,16 +18,38 @@ PROBE = (
 REGISTERED = ["abc_verl.plugin", "abc_verl.plugin", "abc_verl.rewards.manager"]
 
 
-def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
+def run_python(code: str, *flags: str, **env: str) -> subprocess.CompletedProcess:
     full_env = {k: v for k, v in os.environ.items() if k not in ("VERL_PLATFORM", "VERL_USE_EXTERNAL_MODULES")}
     full_env.update(env)
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=full_env, timeout=300)
+    cmd = [sys.executable, *flags, "-c", code]
+    return subprocess.run(cmd, capture_output=True, text=True, env=full_env, timeout=300)
 
 
 def test_import_verl_alone_registers_through_the_entry_point():
     result = run_python(PROBE)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == REGISTERED
+
+
+def test_deprecation_warnings_as_errors_do_not_stop_registration_half_way():
+    """Ray raises a DeprecationWarning while verl's reward loop imports; as an error it once left "abc_math" out."""
+    result = run_python(PROBE, "-W", "error::DeprecationWarning")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == REGISTERED
+
+
+def test_a_plugin_that_fails_half_way_registers_nothing_and_says_so_on_stderr():
+    code = (
+        "import sys; sys.modules['abc_verl.rewards.manager'] = None\n"  # importing the manager raises ImportError
+        "import verl; from verl.trainer.ppo.core_algos import ADV_ESTIMATOR_REGISTRY, POLICY_LOSS_REGISTRY\n"
+        "print('abc' in POLICY_LOSS_REGISTRY, 'grpo_paper' in ADV_ESTIMATOR_REGISTRY)"
+    )
+    result = run_python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "False"]
+    assert "abc_verl: the plugin failed to load, so none of 'abc', 'grpo_paper', 'abc_math' is registered" in (
+        result.stderr
+    )
 
 
 def test_verl_use_external_modules_registers_without_the_entry_point():

@@ -2,14 +2,13 @@ r"""The reward under faults: graders SIGKILLed and SIGSTOPped during a 20,000-ca
 killed while idle, and inputs that kill the grader grading them.
 
     pytest tests/test_reward_faults.py            # about 1.5-2 minutes on 2 shared cores
-    pytest -m faults                               # this issue's long fault tests only
+    pytest -m faults                               # the long fault tests only
 
 Real graders (math-verify subprocesses), real signals, real pipes. One test times its kills by wrapping the
 grader's `send` so that the grader is SIGKILLed just before a request reaches it (a kill at an exact moment
 cannot be arranged from outside); the kill, the broken pipe and the retry are real.
 """
 
-import importlib.util
 import os
 import random
 import signal
@@ -21,25 +20,18 @@ from pathlib import Path
 
 import pytest
 
-from abc_verl.data.benchmarks import BENCHMARKS, load_benchmark
+from abc_verl.data.responses import HOSTILE_RESPONSES, build_corpora, eval_problems
 from abc_verl.rewards import pool as pool_module
 from abc_verl.rewards import reward as rewards
-from abc_verl.rewards.pool import POISON_INPUT, GraderPool
+from abc_verl.rewards.kinds import RewardKind
+from abc_verl.rewards.pool import GraderPool
 
-ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT_S = 5.0  # compute_score's default bound
 MARGIN_S = 2.0  # scheduling slack on a shared 2-core machine (kill + reap of a grader included)
 BURST_CALLS = 20_000
 PROBLEMS = 200  # of the 630 packaged problems: 3,752 distinct responses, ~6,000 grader requests in the burst
 KILLS = 24  # SIGKILLs during the burst, one every 0.3-1.2 s, plus one SIGSTOP
 RECOVERY_BOUND_S = 10.0  # pool full again after a boot-kill storm (measured ~1.5-3 s; the old backoff: 30 s)
-
-
-def bench_reward():
-    spec = importlib.util.spec_from_file_location("bench_reward", ROOT / "benchmarks" / "bench_reward.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def open_fds() -> Counter:
@@ -95,15 +87,11 @@ def wait_for(condition, timeout_s: float) -> bool:
 
 def burst_calls() -> tuple[list[dict], list[dict]]:
     """(distinct items, 20,000 calls): mixed integer and LaTeX golds from the packaged eval sets, hostile inputs."""
-    br = bench_reward()
-    problems = [
-        {"id": p.id, "problem": p.question, "answer": p.answer} for n in BENCHMARKS for p in load_benchmark(n).problems
-    ]
-    problems = random.Random(0).sample(problems, PROBLEMS)
-    items = [it for corpus in br.build_corpora(problems, seed=0).values() for it in corpus]
-    items += [{"response": r, "gold": "34", "form": "hostile"} for r in br.HOSTILE_RESPONSES]
+    problems = random.Random(0).sample(eval_problems(), PROBLEMS)
+    items = [it for corpus in build_corpora(problems, seed=0).values() for it in corpus]
+    items += [{"response": r, "gold": "34", "form": "hostile"} for r in HOSTILE_RESPONSES]
     rng = random.Random(1)
-    hostile = items[-len(br.HOSTILE_RESPONSES) :]  # each hostile input at least once
+    hostile = items[-len(HOSTILE_RESPONSES) :]  # each hostile input at least once
     calls = [rng.choice(items) for _ in range(BURST_CALLS - len(hostile))] + hostile
     rng.shuffle(calls)
     return items, calls
@@ -152,16 +140,28 @@ class Chaos(threading.Thread):
                     pass
 
 
+def timed_out(result: dict) -> bool:
+    """The call ran out of time (the call's deadline, or math-verify's own timeout inside the grader): on a loaded
+    machine this says nothing about the answer, so such a result is no reference verdict."""
+    return "timeout" in result["error"] or "timed out" in result["error"]
+
+
 @pytest.mark.faults
 def test_burst_with_graders_killed_and_stopped_keeps_every_bound_and_verdict():
+    """Every call ends within its bound under SIGKILLs and a SIGSTOP, and every error-free result equals the
+    clean run's verdict. A reference that timed out is graded again (up to 3 times); one that still timed out is
+    excluded from the comparison (never compared), and the printed report counts them."""
     items, calls = burst_calls()
     rewards.shutdown_graders()
     assert rewards.grader_pool().warm_up(60)
     clean = {id(it): r for it, (r, _) in zip(items, run_calls(items), strict=True)}  # the clean run's verdicts
     for _ in range(3):  # a response that timed out on the loaded machine (not a hostile one): grade it again
-        again = [it for it in items if clean[id(it)]["error"] and it["form"] != "hostile"]
+        again = [it for it in items if timed_out(clean[id(it)]) and it["form"] != "hostile"]
         for item in again:
             clean[id(item)] = rewards.compute_score("clean", item["response"], item["gold"], timeout_s=TIMEOUT_S)
+    # a reference that still timed out (load, or a hostile input made to be slow) has no verdict to compare with:
+    # excluded from the comparison below (its burst result is still held to every bound), counted in the report
+    no_reference = {id(it) for it in items if timed_out(clean[id(it)])}
 
     rewards.shutdown_graders()  # the burst starts from empty caches, so graders do the work again
     pool = rewards.grader_pool()
@@ -175,13 +175,15 @@ def test_burst_with_graders_killed_and_stopped_keeps_every_bound_and_verdict():
     wall = time.monotonic() - started
 
     errors: dict[str, int] = {}
-    poisoned = [it["form"] for it, (r, _) in zip(calls, outcomes, strict=True) if r["error"].startswith(POISON_INPUT)]
+    poisoned = [it["form"] for it, (r, _) in zip(calls, outcomes, strict=True) if r["kind"] == RewardKind.POISON_INPUT]
     for item, (result, elapsed) in zip(calls, outcomes, strict=True):
         assert elapsed < TIMEOUT_S + MARGIN_S, (item["form"], elapsed, result)
-        assert set(result) == {"score", "acc", "pred", "error"}
+        assert set(result) == {"score", "acc", "pred", "error", "kind"}
         if result["error"]:
-            errors[result["error"].split(":")[0]] = errors.get(result["error"].split(":")[0], 0) + 1
+            errors[result["kind"]] = errors.get(result["kind"], 0) + 1
             assert result["score"] == 0.0
+            continue
+        if id(item) in no_reference:
             continue
         reference = clean[id(item)]
         assert result == reference, (item, result, reference)  # an error-free result has an error-free reference
@@ -199,7 +201,8 @@ def test_burst_with_graders_killed_and_stopped_keeps_every_bound_and_verdict():
         f"\nburst: {BURST_CALLS} calls in {wall:.1f}s, {len(chaos.killed)} SIGKILLs "
         f"({sum(w == 'boot' for _, w in chaos.killed)} while booting) + 1 SIGSTOP; deaths under a call {pool.deaths}, "
         f"overrun kills {pool.kills}, taken back late {pool.late}, idle reaped {pool.reaped}; errors {bad} {errors};"
-        f" max latency {max(e for _, e in outcomes):.2f}s; poison inputs by form {poisoned}"
+        f" max latency {max(e for _, e in outcomes):.2f}s; poison inputs by form {poisoned}; references timed out"
+        f" (not compared) {len(no_reference)} of {len(items)}"
     )
     # errors only where the faults are: no grader left for a moment, the stopped grader's call, poison by chance
     hostile_errors = sum(1 for it in calls if it["form"] == "hostile" and clean[id(it)]["error"])
@@ -230,6 +233,7 @@ def test_a_call_whose_grader_dies_is_retried_and_two_deaths_make_a_poison_input(
         "acc": True,
         "pred": "\\frac{6}{4}",
         "error": "",
+        "kind": RewardKind.GRADED,
     }
     assert pool.deaths == 1
 
@@ -237,7 +241,8 @@ def test_a_call_whose_grader_dies_is_retried_and_two_deaths_make_a_poison_input(
     start = time.monotonic()
     got = rewards.compute_score("t", "$\\boxed{\\frac{10}{4}}$", "\\frac52", timeout_s=TIMEOUT_S)
     assert time.monotonic() - start < TIMEOUT_S + MARGIN_S
-    assert got["score"] == 0.0 and got["error"].startswith(POISON_INPUT + ": 2 graders in a row died"), got
+    assert got["score"] == 0.0 and got["kind"] == RewardKind.POISON_INPUT, got
+    assert got["error"].startswith("poison input: 2 graders in a row died"), got
     assert pool.deaths == 3
     # not cached as a verdict: the same pair graded again on healthy graders is right
     assert rewards.compute_score("t", "$\\boxed{\\frac{10}{4}}$", "\\frac52", timeout_s=TIMEOUT_S)["acc"] is True
@@ -255,7 +260,7 @@ def test_a_hung_grader_ends_its_call_at_the_deadline_and_is_killed_after_its_gra
         start = time.monotonic()
         got = pool.grade("\\boxed{\\frac{6}{4}}", "\\frac32", 0.5, 1)
         assert time.monotonic() - start < 0.5 + MARGIN_S
-        assert got["error"].startswith("timeout") and not got["acc"], got
+        assert got["kind"] == RewardKind.GRADER_TIMEOUT and got["error"].startswith("timeout") and not got["acc"], got
         # math-verify's 1 s timeout of grace after the deadline, then SIGKILL, reap, replacement
         assert wait_for(lambda: pool.kills == 1 and not is_running(victim), 1 + MARGIN_S)
         assert pool.grade("\\boxed{\\frac{6}{4}}", "\\frac32", 30.0, 1)["acc"] is True

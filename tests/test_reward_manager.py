@@ -1,6 +1,6 @@
 r"""Reward manager "abc_math" inside verl's real reward loop on CPU: verdicts equal compute_score's (and verl's naive
 manager's with compute_score) on the reward test corpus, each diagnostic on hand-built batches with known counts,
-each bad input scored 0 with its reason, and verl's own validation metrics of the diagnostics.
+each bad input scored 0 with its kind, and verl's own validation metrics of the diagnostics.
 
     pytest tests/test_reward_manager.py
 
@@ -9,12 +9,12 @@ the tiny recipe's composed config and the tiny offline tokenizer; real math-veri
 """
 
 import asyncio
-import importlib.util
 import math
-from pathlib import Path
 
 import pytest
+from reward_corpus import CORPUS
 
+from abc_verl.check.batch import reward_batch
 from abc_verl.names import (
     BAD_INPUT,
     GRADER_ERROR,
@@ -24,16 +24,16 @@ from abc_verl.names import (
     RESPONSE_TOKENS_CORRECT,
     RESPONSE_TOKENS_WRONG,
     REWARD_DIAGNOSTICS,
+    REWARD_KIND,
     REWARD_MANAGER,
-    REWARD_REASON,
     TRUNCATED,
 )
 from abc_verl.rewards import manager as abc_manager
+from abc_verl.rewards.kinds import RewardKind
 from abc_verl.rewards.reward import compute_score
-from abc_verl.rewards.verdict import GOLD_UNPARSABLE
 
 RESPONSE_LENGTH = 16  # the tiny recipe's data.max_response_length
-SCORE_KEYS = ("score", "acc", "pred", "error")
+SCORE_KEYS = ("score", "acc", "pred", "error")  # compute_score's, besides the kind the manager may refine
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,7 @@ def run_reward_loop(config, tokenizer, responses, reward_models, sources=None) -
     from verl.experimental.reward_loop import RewardLoopWorker
 
     sources = sources or ["dapo_math_17k"] * len(responses)
-    data = abc_manager.reward_batch(responses, reward_models, sources, tokenizer.pad_token_id, RESPONSE_LENGTH)
+    data = reward_batch(responses, reward_models, sources, tokenizer.pad_token_id, RESPONSE_LENGTH)
 
     async def go() -> list[dict]:
         worker = RewardLoopWorker(config)  # builds the manager through verl's load_reward_manager
@@ -81,25 +81,16 @@ def run_reward_loop(config, tokenizer, responses, reward_models, sources=None) -
     return asyncio.run(go())
 
 
-def reward_corpus() -> list[tuple]:
-    """The (gold, response, acc) corpus of tests/test_rewards.py (loaded by path: pytest runs in importlib mode)."""
-    spec = importlib.util.spec_from_file_location("abc_verl_test_rewards", Path(__file__).with_name("test_rewards.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.CORPUS
-
-
 def test_registered_and_built_by_verls_reward_worker(config, tokenizer):
     from verl.experimental.reward_loop.reward_manager import get_reward_manager_cls
 
     assert get_reward_manager_cls(REWARD_MANAGER) is abc_manager.ABCMathRewardManager
     assert config.reward.reward_manager.name == REWARD_MANAGER and config.reward.custom_reward_function.path is None
     out = run_reward_loop(config, tokenizer, [encode(tokenizer, "So \\boxed{7}")], [{"ground_truth": "7"}])
-    assert out[0]["reward_score"] == 1.0 and out[0]["reward_extra_info"][REWARD_REASON] == abc_manager.GRADED
+    assert out[0]["reward_score"] == 1.0 and out[0]["reward_extra_info"][REWARD_KIND] == RewardKind.GRADED
 
 
 def test_verdicts_equal_compute_score_and_verls_naive_manager_on_the_reward_corpus(tokenizer_dir, config, tokenizer):
-    CORPUS = reward_corpus()
     responses = [encode(tokenizer, response) for _, response, _ in CORPUS]
     golds = [{"ground_truth": gold} for gold, _, _ in CORPUS]
     assert [tokenizer.decode(ids, skip_special_tokens=True) for ids in responses] == [r for _, r, _ in CORPUS]
@@ -111,17 +102,20 @@ def test_verdicts_equal_compute_score_and_verls_naive_manager_on_the_reward_corp
     for (gold, response, acc), got, theirs in zip(CORPUS, ours, naive, strict=True):
         info = got["reward_extra_info"]
         direct = compute_score("dapo_math_17k", response, gold)
-        assert {k: info[k] for k in SCORE_KEYS} == direct == {k: theirs["reward_extra_info"][k] for k in SCORE_KEYS}
+        assert {k: info[k] for k in SCORE_KEYS} == {k: direct[k] for k in SCORE_KEYS}
+        assert direct == {k: theirs["reward_extra_info"][k] for k in (*SCORE_KEYS, REWARD_KIND)}
         assert got["reward_score"] == theirs["reward_score"] == direct["score"], (gold, response)
-        want = abc_manager.GRADED if direct["pred"] else abc_manager.NO_ANSWER_REASON
-        want = abc_manager.GOLD_UNUSABLE if acc is None else abc_manager.EMPTY_RESPONSE if not response else want
-        assert info[REWARD_REASON] == want, (gold, response, info)
+        want = RewardKind.GRADED if direct["pred"] else RewardKind.NO_ANSWER
+        want = RewardKind.GOLD_UNUSABLE if acc is None else RewardKind.EMPTY_RESPONSE if not response else want
+        assert info[REWARD_KIND] == want, (gold, response, info)
+        if response:  # the manager refines only what compute_score cannot see (here: no response at all)
+            assert direct[REWARD_KIND] == want, (gold, response, direct)
     # the same keys for every response, as verl's reward loop requires (it takes the first response's keys)
     assert len({tuple(o["reward_extra_info"]) for o in ours}) == 1
-    assert set(REWARD_DIAGNOSTICS) | {REWARD_REASON, *SCORE_KEYS} == set(ours[0]["reward_extra_info"])
+    assert set(REWARD_DIAGNOSTICS) | {REWARD_KIND, *SCORE_KEYS} == set(ours[0]["reward_extra_info"])
 
 
-def hand_built_batch(tokenizer) -> tuple[list[list[int]], list[str]]:
+def hand_built_batch(tokenizer) -> tuple[list[list[int]], list[RewardKind]]:
     """10 responses to gold "7": 3 right, 2 wrong, 2 without an answer, 1 cut at the length limit (no answer
     either), 1 empty, 1 of special tokens only."""
     e = lambda text: encode(tokenizer, text)  # noqa: E731
@@ -131,16 +125,16 @@ def hand_built_batch(tokenizer) -> tuple[list[list[int]], list[str]]:
     none = [e("I do not know"), e("maybe 7")]
     cut = [e("0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18")[:RESPONSE_LENGTH]]
     responses = right + wrong + none + cut + [[], [im_start, im_end, tokenizer.pad_token_id]]
-    reasons = [abc_manager.GRADED] * 5 + [abc_manager.NO_ANSWER_REASON] * 3
-    return responses, reasons + [abc_manager.EMPTY_RESPONSE, abc_manager.SPECIAL_TOKENS_ONLY]
+    kinds = [RewardKind.GRADED] * 5 + [RewardKind.NO_ANSWER] * 3
+    return responses, kinds + [RewardKind.EMPTY_RESPONSE, RewardKind.SPECIAL_TOKENS_ONLY]
 
 
 def test_each_diagnostic_on_a_hand_built_batch(config, tokenizer):
-    responses, reasons = hand_built_batch(tokenizer)
+    responses, kinds = hand_built_batch(tokenizer)
     assert len(responses[7]) == RESPONSE_LENGTH and tokenizer.decode(responses[9], skip_special_tokens=True) == ""
     outputs = run_reward_loop(config, tokenizer, responses, [{"ground_truth": "7"}] * 10)
     infos = [o["reward_extra_info"] for o in outputs]
-    assert [i[REWARD_REASON] for i in infos] == reasons
+    assert [i[REWARD_KIND] for i in infos] == kinds
     count = {key: sum(i[key] for i in infos) for key in (NO_ANSWER, TRUNCATED, GRADER_TIMEOUT, GRADER_ERROR, BAD_INPUT)}
     # no answer: 2 without one + the cut one + empty + special tokens only = 5; bad input: the last two
     assert count == {NO_ANSWER: 5, TRUNCATED: 1, GRADER_TIMEOUT: 0, GRADER_ERROR: 0, BAD_INPUT: 2}
@@ -173,7 +167,7 @@ def test_diagnostics_reach_verls_validation_metrics_per_data_source(config, toke
     right_p0 = sum(map(len, responses[:2])) / 2
     assert metrics[f"val-aux/aime24/{RESPONSE_TOKENS_CORRECT}/mean@2"] == pytest.approx(right_p0)
     assert metrics[f"val-aux/aime24/{RESPONSE_TOKENS_CORRECT}/mean@1"] == pytest.approx(len(responses[2]))
-    assert not [k for k in metrics if "/reason/" in k or "/error/" in k]  # texts are not metrics
+    assert not [k for k in metrics if f"/{REWARD_KIND}/" in k or "/error/" in k]  # texts are not metrics
 
 
 def test_a_grader_timeout_is_counted(tokenizer_dir, tokenizer):
@@ -185,53 +179,60 @@ def test_a_grader_timeout_is_counted(tokenizer_dir, tokenizer):
     out = run_reward_loop(config, tokenizer, [encode(tokenizer, "\\boxed{9^{9^{9^{9^{9}}}}}")], [{"ground_truth": "2"}])
     info = out[0]["reward_extra_info"]
     assert out[0]["reward_score"] == 0.0 and info[GRADER_TIMEOUT] == 1.0 and info[GRADER_ERROR] == 0.0, info
-    assert info[REWARD_REASON] == abc_manager.TIMEOUT and info["error"].startswith("timeout")
+    assert info[REWARD_KIND] == RewardKind.GRADER_TIMEOUT and info["error"].startswith("timeout")
 
 
 @pytest.mark.parametrize(
-    ("error", "reason"),
-    [
-        ("timeout: grading took longer than 5s", abc_manager.TIMEOUT),
-        ("timeout: the same answer was still being graded after 5s", abc_manager.TIMEOUT),
-        ("math-verify timed out after 2s", abc_manager.TIMEOUT),
-        ("no grader process free within 5s", abc_manager.TIMEOUT),
-        ("grader process failed (exit -9)", abc_manager.ERROR),
-        ("math-verify failed: RecursionError", abc_manager.ERROR),
-        ("internal error: RuntimeError: boom", abc_manager.ERROR),
-        (GOLD_UNPARSABLE, abc_manager.GOLD_UNUSABLE),
-        ("ground truth longer than 10000 characters", abc_manager.GOLD_UNUSABLE),
-        ("boxed answer over the caps (1000 chars, 32 nested braces): not graded", abc_manager.GRADED),
+    ("kind", "flags"),
+    [  # (no answer, grader timeout, grader error, bad input)
+        (RewardKind.GRADED, (0, 0, 0, 0)),
+        (RewardKind.OVER_CAPS, (0, 0, 0, 0)),  # an answer was given, just too big to grade: scored 0, no flag
+        (RewardKind.NO_ANSWER, (1, 0, 0, 0)),
+        (RewardKind.EMPTY_RESPONSE, (1, 0, 0, 1)),
+        (RewardKind.SPECIAL_TOKENS_ONLY, (1, 0, 0, 1)),
+        (RewardKind.GRADER_TIMEOUT, (0, 1, 0, 0)),
+        (RewardKind.GRADER_ERROR, (0, 0, 1, 0)),
+        (RewardKind.POISON_INPUT, (0, 0, 1, 0)),
+        (RewardKind.INTERNAL_ERROR, (0, 0, 1, 0)),
+        (RewardKind.GOLD_UNUSABLE, (0, 0, 0, 1)),
+        (RewardKind.NO_GROUND_TRUTH, (0, 0, 0, 1)),
+        (RewardKind.GOLD_NOT_TEXT, (0, 0, 0, 1)),
+        (RewardKind.BAD_INPUT, (0, 0, 0, 1)),
     ],
 )
-def test_each_compute_score_error_has_its_reason(error, reason):
-    """compute_score's error texts (reward.py, pool.py, verdict.py) as they come, including failures this test
-    cannot provoke on demand (a grader killed mid-call)."""
-    info = abc_manager.diagnostics({"score": 0.0, "acc": False, "pred": "", "error": error}, reason, 3, 16)
-    assert abc_manager._reason({"score": 0.0, "acc": False, "pred": "", "error": error}) == reason
-    assert (info[GRADER_TIMEOUT], info[GRADER_ERROR]) == (reason == abc_manager.TIMEOUT, reason == abc_manager.ERROR)
+def test_each_kind_sets_its_diagnostic_flags(kind, flags):
+    """Every kind, including those this test cannot provoke on demand (a grader killed mid-call), read by type."""
+    result = {"score": 0.0, "acc": False, "pred": "", "error": "any text", REWARD_KIND: kind.value}
+    info = abc_manager.diagnostics(result, 3, 16)
+    assert (info[NO_ANSWER], info[GRADER_TIMEOUT], info[GRADER_ERROR], info[BAD_INPUT]) == flags
+    assert info[REWARD_KIND] == kind
 
 
-def test_bad_inputs_score_zero_with_their_reason_and_never_raise(config, tokenizer):
+def test_every_kind_has_its_flags_listed():
+    assert len(RewardKind) == 13  # 9 from compute_score + 4 the manager sets: each in the table above
+
+
+def test_bad_inputs_score_zero_with_their_kind_and_never_raise(config, tokenizer):
     boxed = encode(tokenizer, "so \\boxed{7}")
     cases = [
-        (boxed, None, abc_manager.NO_GROUND_TRUTH),  # no reward_model at all
-        (boxed, {}, abc_manager.NO_GROUND_TRUTH),  # no ground_truth
-        (boxed, {"ground_truth": " "}, abc_manager.NO_GROUND_TRUTH),
-        (boxed, {"ground_truth": math.nan}, abc_manager.NO_GROUND_TRUTH),
-        (boxed, {"ground_truth": ["7"]}, abc_manager.GOLD_NOT_TEXT),  # compute_score would grade "['7']"
-        (boxed, {"ground_truth": {"answer": "7"}}, abc_manager.GOLD_NOT_TEXT),
-        (boxed, {"ground_truth": True}, abc_manager.GOLD_NOT_TEXT),
-        ([], {"ground_truth": "7"}, abc_manager.EMPTY_RESPONSE),
-        ([tokenizer.pad_token_id] * 3, {"ground_truth": "7"}, abc_manager.SPECIAL_TOKENS_ONLY),
+        (boxed, None, RewardKind.NO_GROUND_TRUTH),  # no reward_model at all
+        (boxed, {}, RewardKind.NO_GROUND_TRUTH),  # no ground_truth
+        (boxed, {"ground_truth": " "}, RewardKind.NO_GROUND_TRUTH),
+        (boxed, {"ground_truth": math.nan}, RewardKind.NO_GROUND_TRUTH),
+        (boxed, {"ground_truth": ["7"]}, RewardKind.GOLD_NOT_TEXT),  # compute_score would grade "['7']"
+        (boxed, {"ground_truth": {"answer": "7"}}, RewardKind.GOLD_NOT_TEXT),
+        (boxed, {"ground_truth": True}, RewardKind.GOLD_NOT_TEXT),
+        ([], {"ground_truth": "7"}, RewardKind.EMPTY_RESPONSE),
+        ([tokenizer.pad_token_id] * 3, {"ground_truth": "7"}, RewardKind.SPECIAL_TOKENS_ONLY),
     ]
     outputs = run_reward_loop(config, tokenizer, [c[0] for c in cases], [c[1] for c in cases])
-    for (_, gold, reason), out in zip(cases, outputs, strict=True):
+    for (_, gold, kind), out in zip(cases, outputs, strict=True):
         info = out["reward_extra_info"]
-        assert out["reward_score"] == 0.0 and info[REWARD_REASON] == reason and info[BAD_INPUT] == 1.0, (gold, info)
+        assert out["reward_score"] == 0.0 and info[REWARD_KIND] == kind and info[BAD_INPUT] == 1.0, (gold, info)
         # a bad gold is never graded; an empty text is, by compute_score, which finds no answer and no error
-        response_reason = reason in (abc_manager.EMPTY_RESPONSE, abc_manager.SPECIAL_TOKENS_ONLY)
-        assert info["error"] == ("" if response_reason else f"bad input: {reason}")
-        assert info[NO_ANSWER] == response_reason
+        response_kind = kind in (RewardKind.EMPTY_RESPONSE, RewardKind.SPECIAL_TOKENS_ONLY)
+        assert info["error"] == ("" if response_kind else f"bad input: {kind}")
+        assert info[NO_ANSWER] == response_kind
     # numbers are golds, as compute_score takes them (AMC23 stores 27.0)
     numbers = run_reward_loop(config, tokenizer, [boxed, boxed], [{"ground_truth": 7}, {"ground_truth": 7.0}])
     assert [o["reward_score"] for o in numbers] == [1.0, 1.0]

@@ -15,9 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from latex2sympy2_extended import NormalizationConfig
 from math_verify import LatexExtractionConfig, parse, verify
+from reward_corpus import CORPUS, R
 
 from abc_verl.rewards import reward as rewards
+from abc_verl.rewards import verdict
 from abc_verl.rewards.fast import NONE, OTHER, SINGLE, Scan, grader_text, integer_verdict, scan_response
+from abc_verl.rewards.kinds import RewardKind
 from abc_verl.rewards.pool import GraderPool
 from abc_verl.rewards.reward import compute_score, grading_stats
 from abc_verl.rewards.verdict import GOLD_UNPARSABLE, gold_for_parsing, gold_to_text
@@ -47,110 +50,6 @@ def plain_math_verify(response: str, gold: str) -> tuple[bool, str]:
         return False, ""
     pred = parse(response, extraction_config=PAPER_PRED_CONFIG, extraction_mode="first_match")
     return bool(verify(gold_parsed, pred)), next((p for p in pred if isinstance(p, str)), "")
-
-
-R = "We expand, collect like terms and check each step against the constraints. "
-
-# (gold, response, expected acc); None = the gold is unparsable (score 0 with an error).
-CORPUS = [
-    # equivalent forms
-    ("0.5", R + "So the answer is $\\boxed{\\frac{1}{2}}$.", True),
-    ("0.5", R + "$\\boxed{\\dfrac{1}{2}}$", True),
-    ("0.5", R + "\\boxed{\\frac12}", False),  # the paper config has malformed_operators=False
-    ("0.5", R + "\\boxed{1/2}", True),
-    ("0.5", R + "\\boxed{0.5}", True),
-    ("0.5", R + "\\boxed{.5}", True),
-    ("\\frac{1}{2}", R + "\\boxed{0.5}", True),
-    ("\\frac12", R + "\\boxed{\\frac{1}{2}}", True),
-    ("0.5", R + "\\boxed{50\\%}", False),
-    ("50", R + "\\boxed{50\\%}", False),
-    ("50\\%", R + "\\boxed{50\\%}", True),
-    ("50\\%", R + "\\boxed{50}", False),
-    ("3", R + "\\boxed{x=3}", True),
-    ("3", R + "\\boxed{x = 3}", True),
-    ("x=3", R + "\\boxed{3}", True),
-    ("1000", R + "\\boxed{1,000}", True),
-    ("1000", R + "\\boxed{1{,}000}", True),
-    ("1000", R + "\\boxed{1\\,000}", False),
-    ("1000000", R + "\\boxed{1,000,000}", True),
-    ("30", R + "\\boxed{30 \\text{ cm}}", True),
-    ("30", R + "\\boxed{30\\text{ degrees}}", True),
-    ("30", R + "\\boxed{30^\\circ}", True),
-    ("30", R + "\\boxed{\\$30}", True),
-    ("(1, 3]", R + "\\boxed{(1, 3]}", True),
-    ("(1, 3]", R + "\\boxed{(1,3)}", False),
-    ("[2, \\infty)", R + "\\boxed{[2,\\infty)}", True),
-    ("(-\\infty, 0) \\cup (1, \\infty)", R + "\\boxed{(-\\infty,0)\\cup(1,\\infty)}", True),
-    ("\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", R + "\\boxed{\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}}", True),
-    (
-        "\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}",
-        R + "\\boxed{\\begin{bmatrix} 1 & 2 \\\\ 3 & 4 \\end{bmatrix}}",
-        True,
-    ),
-    (
-        "\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}",
-        R + "\\boxed{\\begin{pmatrix} 1 & 2 \\\\ 4 & 3 \\end{pmatrix}}",
-        False,
-    ),
-    ("3\\sqrt{13}", R + "\\boxed{3\\sqrt{13}}", True),
-    ("3\\sqrt{13}", R + "\\boxed{\\sqrt{117}}", True),
-    ("3\\sqrt{13}", R + "\\boxed{3}", False),  # bare-parsed, this gold would read as 3
-    ("\\left( 3, \\frac{\\pi}{2} \\right)", R + "\\boxed{(3, \\frac{\\pi}{2})}", True),
-    ("p - q", R + "\\boxed{p-q}", True),
-    ("p - q", R + "\\boxed{q-p}", False),
-    ("\\text{Evelyn}", R + "\\boxed{\\text{Evelyn}}", True),
-    ("6 - 5i", R + "\\boxed{6-5i}", True),
-    ("1,-2", R + "\\boxed{-2, 1}", True),
-    ("\\frac{14}{3}", R + "\\boxed{\\frac{14}{3}}", True),
-    ("\\frac{14}{3}", R + "\\boxed{4.666667}", True),
-    ("\\frac{14}{3}", R + "\\boxed{\\frac{28}{6}}", True),
-    ("\\frac{14}{3}", R + "\\boxed{\\frac{3}{14}}", False),
-    ("2", R + "\\boxed{\\sqrt{4}}", True),
-    # integers: the fast path's home ground, in the places models put them
-    ("34", R + "\\boxed{34}", True),
-    ("34", R + "$\\boxed{34}$", True),
-    ("34", R + "\\[\\boxed{34}\\]", True),
-    ("34", R + "**Final Answer**\n\\[\n\\boxed{34}\n\\]", True),
-    ("34", R + "$$x = \\boxed{34}$$", True),
-    ("34", R + "\\boxed{ 34 }", True),
-    ("34", R + "\\boxed{34} and then {something} else", True),
-    ("12", R + "\\boxed{12}\n\nHuman: next question? Assistant: The answer is $5$.", True),
-    ("-34", R + "\\boxed{-34}", True),
-    ("0", R + "\\boxed{0}", True),
-    ("0", R + "\\boxed{-0}", True),  # equal for math-verify, so not a string comparison
-    ("\\$36", R + "\\boxed{36}", True),  # an escaped dollar does not delimit the gold
-    ("123456789012345678901234567890", R + "\\boxed{123456789012345678901234567890}", True),
-    ("123456789012345678901234567890", R + "\\boxed{123456789012345678901234567891}", False),
-    ("34", R + "\\boxed{034}", True),
-    ("34", R + "\\boxed{34.0}", True),
-    ("34", R + "\\boxed{34}%", True),
-    ("34", R + "$\\boxed{34}$ percent", True),
-    ("34", R + "The final answer is $\\boxed{34}$. I hope it is correct.", True),
-    ("34", R + "The final answer is $34$. I hope it is correct.", True),
-    ("34", R + "So the answer is $34$.", True),
-    ("34", R + "ANSWER: $34$", True),
-    # wrong answers
-    ("34", R + "\\boxed{35}", False),
-    ("34", R + "\\boxed{-34}", False),
-    ("-15", R + "\\boxed{15}", False),
-    ("34", R + "\\boxed{33} wait, no: \\boxed{34}", False),
-    ("34", R + "\\boxed{34} is wrong, so \\boxed{33}", False),
-    ("34", R + "$\\boxed{34}$ and $\\boxed{35}$", False),
-    ("34", R + "\\boxed{\u0663\u0664}", False),
-    # no answer that math-verify extracts
-    ("34", R + "So the answer is 34.", False),
-    ("34", R + "Therefore $x = 34$.", False),
-    ("34", R + "no final result", False),
-    ("34", "", False),
-    ("34", R + "\\boxed{34", False),
-    ("34", R + "\\boxed {34}", False),
-    ("34", R + "\\fbox{34}", False),
-    ("\\frac{14}{3}", R + "I could not finish the computation.", False),
-    # unparsable gold
-    ("\\", R + "\\boxed{1}", None),
-    ("\\text{}", R + "\\boxed{1}", None),
-    ("\\text{}", R + "no answer at all", None),
-]
 
 
 def _expected(acc: bool | None) -> dict:
@@ -211,6 +110,8 @@ def test_corpus_verdicts_and_fast_path_agree_with_plain_math_verify():
         assert {k: got[k] for k in ("score", "acc")} == _expected(acc), (gold, response)
         assert (got["acc"], got["pred"]) == plain_math_verify(response, gold), (gold, response)
         assert got["error"] == (GOLD_UNPARSABLE if acc is None else ""), (gold, response, got)
+        kind = RewardKind.GOLD_UNUSABLE if acc is None else RewardKind.GRADED if got["pred"] else RewardKind.NO_ANSWER
+        assert got["kind"] == kind, (gold, response, got)
     # a second pass is answered from the in-thread shortcuts and caches, and must not change anything
     for gold, response, _ in CORPUS:
         got = compute_score("test", response, gold)
@@ -361,7 +262,7 @@ def test_kwargs_from_verl_are_accepted_and_bad_timeout_is_rejected():
         reward_router_address=None,
         timeout_s=2,
     )
-    assert got == {"score": 1.0, "acc": True, "pred": "70", "error": ""}
+    assert got == {"score": 1.0, "acc": True, "pred": "70", "error": "", "kind": "graded"}
     with pytest.raises(ValueError, match="timeout_s"):
         compute_score("x", "\\boxed{1}", "1", timeout_s="soon")
     assert compute_score("x", None, "1") == {
@@ -369,7 +270,42 @@ def test_kwargs_from_verl_are_accepted_and_bad_timeout_is_rejected():
         "acc": False,
         "pred": "",
         "error": "solution_str is NoneType, not str",
+        "kind": "bad_input",
     }
+
+
+KINDS = [  # (response, gold, kind, score): an input for each kind compute_score gives on demand
+    ("So $\\boxed{34}$.", "34", RewardKind.GRADED, 1.0),  # right, in-thread integer shortcut
+    ("So $\\boxed{35}$.", 34, RewardKind.GRADED, 0.0),  # wrong, still graded
+    ("So $\\boxed{\\frac{6}{4}}$.", "\\frac32", RewardKind.GRADED, 1.0),  # right, by a grader
+    (b"\\boxed{34}", "34", RewardKind.GRADED, 1.0),  # bytes are decoded
+    ("I do not know.", "34", RewardKind.NO_ANSWER, 0.0),  # no \boxed, no "answer": nothing to extract
+    ("I do not know.", "\\frac32", RewardKind.NO_ANSWER, 0.0),  # the same, by a grader (gold not yet known)
+    ("\\boxed{" + "1" * 1_001 + "}", "7", RewardKind.OVER_CAPS, 0.0),  # 1,001 characters > MAX_ANSWER_CHARS
+    ("\\boxed{" + "{" * 40 + "1" + "}" * 40 + "}", "1", RewardKind.OVER_CAPS, 0.0),  # 41 braces > 32
+    (None, "34", RewardKind.BAD_INPUT, 0.0),
+    (["\\boxed{34}"], "34", RewardKind.BAD_INPUT, 0.0),
+    ("\\boxed{34}", None, RewardKind.GOLD_UNUSABLE, 0.0),
+    ("\\boxed{34}", "  ", RewardKind.GOLD_UNUSABLE, 0.0),
+    ("\\boxed{34}", "1" * 10_001, RewardKind.GOLD_UNUSABLE, 0.0),  # longer than MAX_GOLD_CHARS
+    ("\\boxed{34}", "\\text{}", RewardKind.GOLD_UNUSABLE, 0.0),  # math-verify cannot parse it
+]
+
+
+@pytest.mark.parametrize(("response", "gold", "kind", "score"), KINDS)
+def test_each_result_carries_its_kind(response, gold, kind, score):
+    got = compute_score("kinds", response, gold, timeout_s=30)
+    assert (got["kind"], got["score"]) == (kind, score) and type(got["kind"]) is str, got
+
+
+def test_a_grader_that_fails_gives_a_grader_error():
+    """The grader's own failure path (a request math-verify cannot take), run in this process."""
+    reply = verdict._answer({"response": "\\boxed{1}", "gold": "1", "mv_timeout": "soon"})
+    assert (
+        reply["kind"] == RewardKind.GRADER_ERROR
+        and not reply["acc"]
+        and reply["error"].startswith("math-verify failed")
+    )
 
 
 PWN = "__import__('os').system('touch pwned')"
@@ -423,12 +359,13 @@ def test_hostile_inputs_return_in_bounded_time_from_a_worker_thread(tmp_path, mo
     for name, elapsed, result, off_main in outcomes:
         assert off_main
         assert elapsed < TIMEOUT_S + MARGIN_S, (name, elapsed, result)
-        assert set(result) == {"score", "acc", "pred", "error"}, name
+        assert set(result) == {"score", "acc", "pred", "error", "kind"}, name
         assert result["score"] == HOSTILE[name][2], (name, result)
         assert len(result["pred"]) <= rewards.MAX_PRED_CHARS
         result["pred"].encode("utf-8")  # safe to log: no lone surrogates
         if "python" in name or "shell" in name or "macro" in name:
             assert result["error"] == "", (name, result)  # math-verify really parsed it, and found no answer
+            assert result["kind"] in (RewardKind.GRADED, RewardKind.NO_ANSWER), (name, result)
     assert not list(tmp_path.iterdir()), "something was written next to the graders"
     rewards.shutdown_graders()
 
@@ -467,7 +404,7 @@ def test_overrun_ends_the_call_at_its_deadline_and_the_pool_recovers():
     # 0.3 s is below math-verify's own 1 s alarm, so only the caller's hard deadline can end this call
     got = compute_score("t", "\\boxed{9^{9^{9^{9^{9}}}}}", "2", timeout_s=0.3)
     assert time.monotonic() - start < 0.3 + MARGIN_S
-    assert got["score"] == 0.0 and got["error"].startswith("timeout"), got
+    assert got["score"] == 0.0 and got["kind"] == RewardKind.GRADER_TIMEOUT and got["error"].startswith("timeout"), got
     deadline = time.monotonic() + 10
     while pool.kills + pool.late == before and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -489,7 +426,8 @@ def test_a_waiting_call_that_gives_up_never_strands_a_grader():
             time.sleep(0.2)
             hasty = ex.submit(pool.grade, "\\boxed{34}", "34", 0.2, 1)  # queued second, gives up first
             assert hasty.result()["error"].startswith("no grader process free"), hasty.result()
-            assert hog.result()["error"].startswith("timeout")
+            assert hasty.result()["kind"] == RewardKind.GRADER_TIMEOUT
+            assert hog.result()["error"].startswith("timeout") and hog.result()["kind"] == RewardKind.GRADER_TIMEOUT
             assert patient.result()["acc"] is True, patient.result()
         assert pool.grade("\\boxed{7}", "7", 30.0, 1)["acc"] is True
     finally:
@@ -505,14 +443,14 @@ def test_a_crashed_grader_costs_no_call():
     os.kill(victim.proc.pid, signal.SIGKILL)
     victim.proc.wait()
     results = [compute_score("t", R + f"\\boxed{{\\frac{{{i}}}{{7}}}}", f"\\frac{{{i}}}{{7}}") for i in range(1, 5)]
-    assert all(r["acc"] and not r["error"] for r in results), results
+    assert all(r["acc"] and not r["error"] and r["kind"] == RewardKind.GRADED for r in results), results
 
 
 def test_graders_do_not_echo_responses_into_the_logs(capfd):
     rewards.shutdown_graders()  # graders started from here on write to the captured stderr
     assert rewards.grader_pool().warm_up(60)
     got = compute_score("t", "secret-response \\boxed{9^{9^{9^{9}}}}", "1", timeout_s=TIMEOUT_S)
-    assert got["error"].startswith("math-verify timed out"), got
+    assert got["error"].startswith("math-verify timed out") and got["kind"] == RewardKind.GRADER_TIMEOUT, got
     rewards.shutdown_graders()
     out, err = capfd.readouterr()
     assert "secret-response" not in out + err

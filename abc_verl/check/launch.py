@@ -8,6 +8,8 @@ Each check returns a PASS detail, or raises CheckFailed (the package or key at f
   rollout     the rollout backend `actor_rollout_ref.rollout.name` is installed at the version verl pins
   attention   the attention the model will load with (flash-attn or sdpa) can load here
   cuda        torch's CUDA build runs on the visible NVIDIA driver
+  gpu arch, shm, compiler, model, disk, host memory
+              what stops a GPU node in its first minute (abc_verl.check.host)
   ray cpus    Ray offers the logical CPUs the trainer's own actors hold
 """
 
@@ -19,6 +21,7 @@ import os
 from typing import Any
 
 from abc_verl.attention import FLASH, flash_attn_error
+from abc_verl.check import host
 from abc_verl.check.errors import CheckFailed, Skip
 
 ROLLOUT_KEY = "actor_rollout_ref.rollout.name"
@@ -246,5 +249,6 @@ CHECKS = [
     ("rollout", check_rollout),
     ("attention", check_attention),
     ("cuda", check_cuda),
+    *host.CHECKS,  # the GPU node's first minute: GPU arch, /dev/shm, compiler, model, disk, host memory
     ("ray cpus", check_ray_cpus),
 ]

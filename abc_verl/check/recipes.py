@@ -27,17 +27,20 @@ def recipes_dir() -> Path:
 
 
 def find_recipe(recipe: str) -> Path:
-    """A recipe by file path, or by name among the shipped recipes; the error lists the names."""
+    """A recipe by file path, or by name among the shipped recipes (`qwen3_1.7b_abc` or `qwen3_1.7b_abc.yaml`);
+    the error suggests the closest shipped name, as the key check does for a misspelled key, and lists them."""
     path = Path(recipe).expanduser()
-    if recipe.endswith((".yaml", ".yml")) or path.is_file():
-        if not path.is_file():
-            raise FileNotFoundError(f"recipe file {recipe!r} not found")
+    if path.is_file():
         return path.resolve()
-    shipped = recipes_dir()
-    candidate = shipped / f"{recipe}.yaml"
-    if candidate.is_file():
+    name = recipe.removesuffix(".yaml").removesuffix(".yml")
+    candidate = recipes_dir() / f"{name}.yaml"
+    if candidate.is_file():  # a name, with or without .yaml, and no such file here: the shipped recipe
         return candidate
-    raise FileNotFoundError(f"unknown recipe {recipe!r}; shipped recipes: {', '.join(shipped_recipes())}")
+    names = shipped_recipes()
+    close = difflib.get_close_matches(path.name.removesuffix(".yaml").removesuffix(".yml"), names, n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    what = f"unknown recipe {recipe!r}" if name == recipe else f"no recipe file {recipe!r} here nor shipped"
+    raise FileNotFoundError(f"{what}{hint}; shipped recipes: {', '.join(names)}")
 
 
 def shipped_recipes() -> list[str]:

@@ -19,6 +19,9 @@ import torch
 import torch.distributed as dist
 from verl.plugin.platform import PlatformBase, PlatformRegistry
 
+from abc_verl.cpu.nodes import announce_worker
+from abc_verl.names import RAY_DEVICE_RESOURCE_ENV
+
 NAME = "cpu"
 
 
@@ -121,7 +124,7 @@ class PlatformCPU(PlatformBase):
         return "CUDA_VISIBLE_DEVICES"  # read by verl's worker setup; an empty value hides nothing on CPU
 
     def ray_resource_name(self) -> str:
-        return "CPU"
+        return ray_device_resource()
 
     def ray_resource_options(self, num_gpus: float) -> dict[str, Any]:
         return {"num_cpus": num_gpus}
@@ -144,6 +147,19 @@ class PlatformCPU(PlatformBase):
 
     def cudart(self) -> Any:
         return None
+
+
+def ray_device_resource() -> str:
+    """What verl's placement bundle of each device slot asks Ray for (single_controller/ray/base.py:146-148).
+
+    "CPU" by default: a bundle {"CPU": 1} fits any node, so with several nodes verl's ranks may all land on one.
+    ABC_VERL_RAY_DEVICE_RESOURCE=GPU asks for the logical GPUs each node offers (`ray start --num-gpus=1`), so
+    Ray puts each rank's bundle on a node of its own, as on a GPU cluster; the ranks still compute on the CPU.
+    """
+    value = os.environ.get(RAY_DEVICE_RESOURCE_ENV, "CPU")
+    if value not in ("CPU", "GPU"):
+        raise ValueError(f"{RAY_DEVICE_RESOURCE_ENV}={value!r}: expected CPU or GPU")
+    return value
 
 
 def _register_cpu_engines() -> None:
@@ -183,4 +199,5 @@ def init_worker_process_group() -> bool:
 
 
 _register_cpu_engines()
-init_worker_process_group()
+if init_worker_process_group():
+    announce_worker()  # opt-in: which node this rank runs on (ABC_VERL_NODE_LOG=1)

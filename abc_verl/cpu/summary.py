@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from abc_verl.cpu.tiny_run import EVAL_FILE
+from abc_verl.dynamics.cli import FINAL_WINDOW
 from abc_verl.dynamics.logs import SHARES, LogError, load_run
 from abc_verl.names import QUADRANTS
 
@@ -46,6 +47,11 @@ def summary(root: Path, log_dir: Path | None = None, ckpt: Path | None = None) -
         f"step {last}: entropy {_fmt(value['entropy'])}, mean reward {_fmt(value['reward'])}, "
         f"clipped tokens {_fmt(value['clipfrac'], pct=True)}; share of clip events "
         + " ".join(f"{q.upper()} {_fmt(value[s], pct=True)}" for q, s in zip(QUADRANTS, SHARES, strict=True))
+    )
+    lines.append(
+        f'  (step {last}\'s own values; `abc-verl plot` prints a "final" entropy averaged over the last '
+        f"{FINAL_WINDOW} logged steps and clip-event shares averaged over the steps with clipping, so its numbers "
+        "differ)"
     )
     saved = sorted(p.name for p in ckpt.glob("global_step_*")) if ckpt.is_dir() else []
     lines += [

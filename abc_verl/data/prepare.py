@@ -37,7 +37,13 @@ from abc_verl.names import DATA_DIR_ENV, DEFAULT_DATA_DIR
 
 TRAIN_HUB_NAME, TRAIN_HUB_CONFIG, TRAIN_HUB_SPLIT = "open-r1/DAPO-Math-17k-Processed", "all", "train"
 TRAIN_DATA_SOURCE = "dapo_math_17k"
+TRAIN_FILE = "train.parquet"
 _DAPO_ANSWER_FORMAT = 'Remember to put your answer on its own line after "Answer:"'
+HUB_TIMEOUT_S = 15  # the hub's answer to one request; a dead network is refused or times out once, not six times
+
+
+class HubError(DataError):
+    """The training set could not be loaded from the hub (network, authentication, name)."""
 
 
 def default_data_dir() -> Path:
@@ -63,10 +69,22 @@ def _load_train(args: argparse.Namespace) -> tuple[Iterable[dict], list[str], st
 
     source = f"{args.train_dataset} (hub, config {args.train_config}, split {args.train_split})"
     try:
+        probe_hub(args.train_dataset)
         dataset = load_dataset(args.train_dataset, args.train_config, split=args.train_split)
     except Exception as exc:  # network, auth or name errors all end the same way
-        raise DataError(f"{source}: could not load ({type(exc).__name__}: {exc}); use --train-file PATH") from None
+        raise HubError(f"{source}: could not load ({type(exc).__name__}: {' '.join(str(exc).split())})") from None
     return dataset, list(dataset.column_names), source
+
+
+def probe_hub(name: str) -> None:
+    """One request for the dataset's hub page, before `datasets` starts: its first download retries a failed
+    connection five times with back-off (huggingface_hub's http_backoff, 1 + 2 + 4 + 8 + 8 s: 24 s to say the
+    network is down), and no setting of either library turns that off short of offline mode. With
+    HF_HUB_OFFLINE=1 `datasets` reads its cache, so there is nothing to probe."""
+    from huggingface_hub import HfApi, constants
+
+    if not constants.is_offline_mode():
+        HfApi().dataset_info(name, timeout=HUB_TIMEOUT_S)
 
 
 def _eval_files(specs: list[str], names: list[str]) -> dict[str, Path]:
@@ -116,7 +134,7 @@ def _prepare(args: argparse.Namespace, out_dir: Path) -> list[tuple[str, Table, 
         table = build_rows(
             records, columns, source, kind="train", data_source=TRAIN_DATA_SOURCE, prompt_role=args.train_prompt_role
         )
-        jobs.append(("train", table, out_dir / "train.parquet"))
+        jobs.append(("train", table, out_dir / TRAIN_FILE))
     if args.only != "train":
         for name in names:
             path = local_evals.get(name)
@@ -151,9 +169,22 @@ def main(argv: list[str]) -> int:
     out_dir = Path(args.out_dir).expanduser()
     try:
         jobs = _prepare(args, out_dir)
+    except HubError as exc:
+        return _without_hub(args, argv, out_dir, exc)
     except DataError as exc:
         print(f"abc-verl prepare-data: error: {exc}", file=sys.stderr)
         return 2
+    if not _write(jobs, out_dir, argv):
+        return 1
+    print(_summary(jobs))
+    flagged = sum(_DAPO_ANSWER_FORMAT in p for name, t, _ in jobs if name == "train" for p in t.problems)
+    if flagged:
+        print(f"note: {flagged} training problems still carry DAPO's 'Answer:' instruction", file=sys.stderr)
+    return 0
+
+
+def _write(jobs: list[tuple[str, Table, Path]], out_dir: Path, argv: list[str]) -> bool:
+    """Write each job's file under the folder's lock; False (message on stderr) when that fails."""
     try:  # the lock: a second prepare-data on this folder fails at once, naming this one
         with folder_lock(out_dir, shlex.join(["abc-verl", "prepare-data", *argv])):
             remove_temporaries(out_dir)
@@ -161,9 +192,30 @@ def main(argv: list[str]) -> int:
                 write_parquet(table.rows, path)
     except (OSError, FolderBusy) as exc:  # full or read-only disk, busy folder: files written before are intact
         print(f"abc-verl prepare-data: error: {exc}", file=sys.stderr)
-        return 1
-    print(_summary(jobs))
-    flagged = sum(_DAPO_ANSWER_FORMAT in p for name, t, _ in jobs if name == "train" for p in t.problems)
-    if flagged:
-        print(f"note: {flagged} training problems still carry DAPO's 'Answer:' instruction", file=sys.stderr)
-    return 0
+        return False
+    return True
+
+
+def _without_hub(args: argparse.Namespace, argv: list[str], out_dir: Path, error: HubError) -> int:
+    """The hub failed: write what needs no network (the eval sets, unless --only train), then say what was
+    written and the two ways to the training file. Returns 2."""
+    written = []
+    if args.only is None:
+        try:
+            jobs = _prepare(argparse.Namespace(**{**vars(args), "only": "eval"}), out_dir)
+        except DataError as exc:  # a bad --eval-file: said after the hub error
+            print(f"abc-verl prepare-data: error: {exc}", file=sys.stderr)
+            jobs = []
+        if jobs and _write(jobs, out_dir, argv):
+            written = [path.name for _, _, path in jobs]
+    did = f"wrote {', '.join(written)} in {out_dir}" if written else f"wrote nothing in {out_dir}"
+    folder = shlex.quote(str(out_dir))
+    print(
+        f"abc-verl prepare-data: error: {error}\n"
+        f"  {did}; not written: {TRAIN_FILE}\n"
+        f"  without network: abc-verl prepare-data --only train --out-dir {folder} --train-file PATH"
+        "   (PATH: a local copy of DAPO-Math-17k, .jsonl or .parquet)\n"
+        f"  the eval sets alone: abc-verl prepare-data --only eval --out-dir {folder}   (no network needed)",
+        file=sys.stderr,
+    )
+    return 2

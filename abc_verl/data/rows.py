@@ -9,7 +9,6 @@ become strings (27.0 -> "27"); the id is `extra_info.index`, else `id`, else `un
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from abc_verl.data.prompts import TRAIN_INSTRUCTION, eval_messages, train_prompt
+from abc_verl.files import read_jsonl
 from abc_verl.rewards.verdict import gold_to_text
 
 TRAIN_PROMPT_COLUMN, TRAIN_ANSWER_COLUMN = "prompt", "solution"
@@ -40,19 +40,13 @@ def read_records(path: Path) -> tuple[list[dict], list[str]]:
         return table.to_pylist(), list(table.column_names)
     if path.suffix not in (".jsonl", ".json"):
         raise DataError(f"{path}: unsupported file type {path.suffix!r} (use .jsonl or .parquet)")
-    records, columns = [], {}
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
-            if not isinstance(record, dict):
-                raise DataError(f"{path}:{number}: expected a JSON object per line")
-            records.append(record)
-            columns.update(dict.fromkeys(record))
+    try:
+        records = read_jsonl(path)
+    except ValueError as exc:  # names the file and line
+        raise DataError(str(exc)) from None
+    columns: dict[str, None] = {}
+    for record in records:
+        columns.update(dict.fromkeys(record))
     return records, list(columns)
 
 

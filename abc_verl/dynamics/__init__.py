@@ -5,5 +5,6 @@
     plot.py          the figure (matplotlib)
     paper_curves/    the paper's 1.7B ABC-GRPO and GRPO runs as curves (see its SOURCES.md)
 
-May import: the standard library, matplotlib, `abc_verl.names` and `abc_verl.files`; nothing of verl or torch.
+May import: the standard library, matplotlib, `abc_verl.names`, `abc_verl.files` and
+`abc_verl.evaluation.results` (the owner of eval result files); nothing of verl or torch.
 """

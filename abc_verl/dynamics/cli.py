@@ -8,7 +8,8 @@ EVAL_DIR is an `abc-verl eval` output directory (`<checkpoint>/<benchmark>/summa
 Writes, atomically:
   DIR/dynamics.png       panels (a) Avg@k and (b) Pass@k per benchmark over step (when --eval is given), (c) entropy,
                          (d) mean reward, (e) total clip fraction over step, (f) clip-event share per quadrant
-  DIR/summary.json       per run: steps, final_entropy / final_reward (mean of the last 10 logged values),
+  DIR/summary.json       per run: steps, final_entropy / final_reward (mean of the last 10 logged values;
+                         final_steps: the first and last step of that window),
                          clip_share {q1..q4} in percent (per-step shares averaged over the steps with any clipping;
                          null without quadrant metrics); entropy_ratio = final entropy of the 1st run / the 2nd
   DIR/curves/<run>.csv   the canonical per-step curves (the format of the shipped paper curves)
@@ -42,10 +43,18 @@ from abc_verl.dynamics.logs import (
 )
 from abc_verl.files import FolderBusy, atomic_write_text, folder_lock, remove_temporaries
 
-FINAL_WINDOW = 10  # "final" = mean of the last 10 logged values, as in the issue and the paper's end-of-run numbers
+FINAL_WINDOW = 10  # "final" = mean of the last 10 logged values, as the paper's end-of-run numbers
 DEFAULT_SMOOTH = 20
 PAPER_RUNS = {"1.7b": ("qwen3-1.7b-abc-grpo", "qwen3-1.7b-grpo")}  # ABC first: entropy_ratio reads ABC / GRPO
 FIGURE = "dynamics.png"
+
+
+EXAMPLES = """examples:
+  abc-verl plot --run tiny=~/abc_verl_tiny/logs --out ~/abc_verl_tiny/plots         # the tiny CPU run's log folder
+  abc-verl plot --with-paper 1.7b --out ~/abc_verl_tiny/paper_plots                 # the paper's 1.7B runs alone
+  abc-verl plot --run abc=~/logs/abc_verl/qwen3_1.7b_abc --eval abc=~/eval/qwen3_1.7b_abc \\
+      --run grpo=~/logs/abc_verl/qwen3_1.7b_grpo --with-paper 1.7b --out ~/plots/qwen3_1.7b
+writes DIR/dynamics.png, DIR/summary.json and DIR/curves/<run>.csv; prints each run's final numbers"""
 
 
 class UsageError(ValueError):
@@ -99,6 +108,12 @@ def _mean_last(run: Run, key: str, window: int) -> float | None:
     return sum(tail) / len(tail)
 
 
+def _last_steps(run: Run, key: str, window: int) -> list[int] | None:
+    """[first, last] training step of the values a "final" number averages; None when nothing was logged."""
+    steps, _ = run.points(key)
+    return [steps[-window:][0], steps[-1]] if steps else None
+
+
 def summarize(runs: list[Run], window: int = FINAL_WINDOW) -> dict:
     """The summary.json content: per-run numbers and the final-entropy ratio of the first two runs."""
     per_run = {}
@@ -111,6 +126,7 @@ def summarize(runs: list[Run], window: int = FINAL_WINDOW) -> dict:
             "steps": len(logged),
             "last_step": max(logged, default=None),
             "final_entropy": _mean_last(run, "entropy", window),
+            "final_steps": _last_steps(run, "entropy", window),
             "final_reward": _mean_last(run, "reward", window),
             "clip_share": shares,
             "clip_share_steps": len(run.series[SHARES[0]]) if shares else 0,
@@ -129,6 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="abc-verl plot",
         description="Training-dynamics figure (entropy, reward, clipping per quadrant, Avg@k / Pass@k) and summary.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--run", action="append", default=[], metavar="NAME=PATH", help="a run's training log")
     parser.add_argument("--eval", action="append", default=[], metavar="NAME=DIR", help="abc-verl eval output of a run")
@@ -209,14 +227,22 @@ def _safe(name: str) -> str:
 
 
 def _report(summary: dict, out: Path) -> None:
+    """One line per run; each number names the steps it averages (a run's own last-step values differ)."""
     for name, run in summary["runs"].items():
         share = run["clip_share"]
-        q4 = f"{share['q4']:.1f}%" if share else "n/a"
-        ent = "n/a" if run["final_entropy"] is None else f"{run['final_entropy']:.3f}"
+        q4 = f"{share['q4']:.1f}% (mean over the {run['clip_share_steps']} steps with clipping)" if share else "n/a"
+        ent = "n/a"
+        if run["final_entropy"] is not None:
+            first, last = run["final_steps"]
+            ent = f"{run['final_entropy']:.3f} (mean over steps {first}-{last})"
         print(f"{name}: {run['steps']} steps, final entropy {ent}, Q4 share of clip events {q4}")
     ratio = summary["entropy_ratio"]
     if ratio and ratio["value"] is not None:
-        print(f"final entropy {ratio['numerator']} / {ratio['denominator']}: {ratio['value']:.2f}")
+        window = summary["final_window"]
+        print(
+            f"final entropy {ratio['numerator']} / {ratio['denominator']}: {ratio['value']:.2f} "
+            f"(each a mean of its last {window} logged steps)"
+        )
     print(f"wrote {out / FIGURE}, {out / 'summary.json'}")
 
 

@@ -28,6 +28,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from abc_verl.evaluation.results import read_json, summary_paths
 from abc_verl.files import atomic_write_text
 from abc_verl.names import CLIPFRAC, NO_ANSWER, PG_CLIPFRAC, QUADRANTS, VAL_REWARD_METRIC_PREFIX
 
@@ -278,7 +279,8 @@ def _step_of(name: str) -> int | None:
 
 
 def read_eval_summaries(run: Run, root: Path) -> None:
-    """Attach `<root>/<checkpoint>/<benchmark>/summary.json` files (from `abc-verl eval`) to the run.
+    """Attach `<root>/<checkpoint>/<benchmark>/summary.json` files (from `abc-verl eval`) to the run, found and
+    read through `abc_verl.evaluation.results`, the owner of those files.
 
     The step is the summary's own `step`/`global_step` key, else parsed from the checkpoint directory name
     (`global_step_100`, `checkpoint-100`). Every numeric `avg@k` / `pass@k` key is kept as given (in percent, as
@@ -287,10 +289,10 @@ def read_eval_summaries(run: Run, root: Path) -> None:
     if not root.is_dir():
         raise LogError(f"{root}: eval summaries directory not found")
     found = 0
-    for path in sorted(root.rglob("summary.json")):
+    for path in summary_paths(root):
         try:
-            summary = json.loads(_read_text(path))
-        except (json.JSONDecodeError, LogError):
+            summary = read_json(path)
+        except ValueError:
             run.notes.append(f"{path}: unreadable eval summary; skipped")
             continue
         if not isinstance(summary, dict):

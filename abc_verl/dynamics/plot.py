@@ -1,10 +1,12 @@
 """The training-dynamics figure of `abc-verl plot` (see `abc_verl.dynamics.cli` for the command and its outputs).
 
-Layout as in the paper, 2 x 3 panels: (a) Avg@k and (b) Pass@k (largest k) per benchmark over step, (c) entropy
-(log scale), (d) mean reward (and, crosses on a dotted line, the validation share of responses without an
-answer where the run's reward manager abc_math logged it), (e) total clip fraction over step, (f) each
-quadrant's share of clip events, a bar per run. Lines: a centred moving mean over `smooth` training steps
-(points with step in [s - smooth/2, s + smooth/2)), raw values faint. The paper's reference runs are dashed.
+Layout as in the paper, 2 x 3 panels: (a) Avg@k and (b) Pass@k (largest k) per benchmark over step (the paper's
+runs: its reported final values, one point each, said so in the panel), (c) entropy (log scale when the values
+span 10x or more, as ABC against GRPO does; else linear), (d) mean reward (and, crosses on a dotted line, the
+validation share of responses without an answer where the run's reward manager abc_math logged it), (e) total
+clip fraction over step, (f) each quadrant's share of clip events, a bar per run. Every axis is labelled.
+Lines: a centred moving mean over `smooth` training steps (points with step in [s - smooth/2, s + smooth/2)),
+raw values faint. The paper's reference runs are dashed.
 Fixed size: 1500 x 900 px.
 """
 
@@ -19,7 +21,7 @@ matplotlib.use("Agg")  # headless: no display on training nodes or in CI
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+from matplotlib.ticker import FormatStrFormatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
 
 from abc_verl.dynamics.logs import Run, clip_share  # noqa: E402
 from abc_verl.files import atomic_write_bytes  # noqa: E402
@@ -29,6 +31,7 @@ FIGSIZE, DPI = (15, 9), 100  # pixel size 1500 x 900, checked by the tests
 QUADRANT_LABELS = ("Q1\nA>0, r>1", "Q2\nA>0, r<1", "Q3\nA<0, r<1", "Q4\nA<0, r>1")
 MARKERS = "osD^v<>PX*"
 LINESTYLES = ("-", "--", ":", "-.")
+LOG_SPAN = 10.0  # entropy on a log axis only when its largest value is this many times its smallest
 
 
 def smooth_curve(steps: list[int], values: list[float], window: int) -> np.ndarray:
@@ -100,6 +103,28 @@ def _no_answer_marks(ax, runs, colors) -> bool:
     return drawn
 
 
+def _entropy_panel(ax, runs, colors, smooth) -> None:
+    """Entropy over step. A log axis only for a wide span (ABC's and GRPO's final entropies differ ~4-10x): a
+    narrow one (0.6-0.96) on a log axis gets a single labelled tick. Ticks read as plain numbers either way."""
+    _curve_panel(ax, runs, colors, "entropy", smooth, missing="no entropy logged")
+    values = [v for run in runs for v in run.points("entropy")[1]]
+    if values and min(values) > 0 and max(values) / min(values) >= LOG_SPAN:
+        ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+    if values:
+        ax.set_ylabel("mean token entropy (nats)" + (", log scale" if ax.get_yscale() == "log" else ""))
+
+
+def _final_only_note(ax, series) -> None:
+    """Say so in the panel when the paper's runs give only their reported final values (one point each)."""
+    names = sorted({run.name for run, _, _, steps, _ in series if run.reference and len(steps) == 1})
+    if names:
+        note = f"{', '.join(names)}:\nthe paper's reported final values only (one point, no curve)"
+        ax.text(0.98, 0.5, note, transform=ax.transAxes, ha="right", va="center", fontsize=8, color="0.35")
+
+
 def _largest_k(run: Run, kind: str) -> str | None:
     keys = {k for by_step in run.evals.values() for metrics in by_step.values() for k in metrics}
     ks = {int(k.split("@")[1]) for k in keys if k.startswith(f"{kind}@")}
@@ -140,7 +165,8 @@ def _eval_panel(ax, runs, colors, kind: str) -> None:
             linestyle=LINESTYLES[i % len(LINESTYLES)],
             label=bench,
         )
-    ax.legend(fontsize=8, loc="best")
+    ax.legend(fontsize=8, loc="upper left")
+    _final_only_note(ax, series)
     ax.set_ylabel(f"{', '.join(ks)} (%)")
     percent_axis(ax, [v for *_, values in series for v in values])
     integer_steps(ax)
@@ -185,18 +211,29 @@ def _same_steps(*axes: plt.Axes) -> None:
 
 def draw(runs: list[Run], path: Path, smooth: int) -> None:
     """Write the figure as PNG (atomically) at `path`."""
+    fig = figure(runs, smooth)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI)
+    plt.close(fig)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def figure(runs: list[Run], smooth: int) -> plt.Figure:
+    """The figure, not yet saved (the caller closes it)."""
     cmap = plt.get_cmap("tab10")
     colors = {run.name: cmap(i % 10) for i, run in enumerate(runs)}
     fig, axes = plt.subplots(2, 3, figsize=FIGSIZE, dpi=DPI, layout="constrained")
     (ax_avg, ax_pass, ax_ent), (ax_rew, ax_clip, ax_quad) = axes
     _eval_panel(ax_avg, runs, colors, "avg")
     _eval_panel(ax_pass, runs, colors, "pass")
-    _curve_panel(ax_ent, runs, colors, "entropy", smooth, missing="no entropy logged")
-    if any(run.points("entropy")[1] and min(run.points("entropy")[1]) > 0 for run in runs):
-        ax_ent.set_yscale("log")  # ABC and GRPO entropies differ by ~4-10x at the end; log keeps both readable
+    _entropy_panel(ax_ent, runs, colors, smooth)
     _curve_panel(ax_rew, runs, colors, "reward", smooth, scale=100.0, missing="no reward logged")
     no_answer = _no_answer_marks(ax_rew, runs, colors)
+    if ax_rew.has_data():
+        ax_rew.set_ylabel("% of responses" if no_answer else "mean reward (% correct)")
     _curve_panel(ax_clip, runs, colors, "clipfrac", smooth, scale=100.0, missing="no clip fraction logged")
+    if ax_clip.has_data():
+        ax_clip.set_ylabel("clipped tokens (% of response tokens)")
     _quadrant_panel(ax_quad, runs, colors)
     _same_steps(ax_avg, ax_pass, ax_ent, ax_rew, ax_clip)
     labels = {
@@ -217,7 +254,4 @@ def draw(runs: list[Run], path: Path, smooth: int) -> None:
         fontsize=8,
         color="0.4",
     )
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI)
-    plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
+    return fig

@@ -16,32 +16,24 @@ import os
 import shlex
 import shutil
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
+from abc_verl.cli import exit_status
 from abc_verl.data.benchmarks import PAPER_BENCHMARKS, Benchmark, load_benchmark
 from abc_verl.data.prompts import eval_prompt, render_prompt
 from abc_verl.evaluation import results as res
 from abc_verl.evaluation.checkpoints import Checkpoint, discover, ensure_hf
 from abc_verl.evaluation.generate import EngineConfig, SamplingConfig, generate, pick_backend
 from abc_verl.evaluation.grade import grade
-from abc_verl.evaluation.metrics import check_ks, default_ks, summarize
-from abc_verl.evaluation.report import write_plots, write_table
+from abc_verl.evaluation.metrics import check_ks, default_ks
+from abc_verl.evaluation.report import avg_half_width, write_plots, write_table
 from abc_verl.evaluation.score import score_main
-from abc_verl.files import atomic_write_json, atomic_write_jsonl, folder_lock, remove_temporaries
+from abc_verl.files import folder_lock, remove_temporaries
 
 
 def main(argv: list[str]) -> int:
-    try:
-        if argv and argv[0] == "score":
-            return score_main(argv[1:])
-        return eval_main(argv)
-    except KeyboardInterrupt:
-        print("\nabc-verl eval: interrupted; finished results are kept, re-run to resume", file=sys.stderr)
-        return 130
-    except (ValueError, OSError, RuntimeError) as e:
-        print(f"abc-verl eval: error: {e}", file=sys.stderr)
-        return 2
+    body = (lambda: score_main(argv[1:])) if argv and argv[0] == "score" else (lambda: eval_main(argv))
+    return exit_status("abc-verl eval", body, "interrupted; finished results are kept, re-run to resume")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -155,13 +147,9 @@ class _Pair:
     def __init__(self, out: Path, ckpt: Checkpoint, bench: Benchmark, mode: str, cfg: SamplingConfig, ks: list[int]):
         self.ckpt, self.bench, self.mode, self.cfg, self.ks = ckpt, bench, mode, cfg, ks
         self.dir = out / ckpt.name / bench.name / mode if mode else out / ckpt.name / bench.name
-        self.fingerprint = {
-            "sampling": asdict(cfg),
-            "benchmark": bench.name,
-            "benchmark_sha256": bench.sha256,
-            "problems": len(bench.problems),
-            "prompt": eval_prompt("{question}"),
-        }
+        self.fingerprint = res.fingerprint(
+            cfg, bench.name, bench.sha256, len(bench.problems), eval_prompt("{question}")
+        )
         self.summary: dict | None = None
 
     def load_finished(self) -> None:
@@ -170,12 +158,7 @@ class _Pair:
             self.summary = self._resummarize()  # other k values only: recompute from samples.jsonl, no grading
 
     def _resummarize(self) -> dict:
-        rows = res.read_jsonl(self.dir / res.SAMPLES)
-        matrix = _matrix(rows, [p.id for p in self.bench.problems], self.cfg.n)
-        summary = {**self.summary, **summarize(matrix, self.ks), "ks": self.ks}
-        summary = {k: v for k, v in summary.items() if "@" not in k or int(k.split("@")[1]) in self.ks}
-        atomic_write_json(self.dir / res.SUMMARY, summary)
-        return summary
+        return res.resummarize(self.dir, self.summary, [p.id for p in self.bench.problems], self.cfg.n, self.ks)
 
 
 def _run_checkpoint(ckpt: Checkpoint, todo: list[_Pair], args: argparse.Namespace, backend: str) -> None:
@@ -188,7 +171,7 @@ def _run_checkpoint(ckpt: Checkpoint, todo: list[_Pair], args: argparse.Namespac
         hf_dir = ensure_hf(ckpt, merged_root)
         engine = EngineConfig(args.gpu_memory_utilization, args.max_model_len)
         for pair, out in zip(need, _generate(hf_dir, need, backend, args.gpus, engine), strict=True):
-            atomic_write_json(pair.dir / res.GENERATIONS, {"fingerprint": pair.fingerprint, "responses": out})
+            res.save_generations(pair.dir, pair.fingerprint, out)
             responses[id(pair)] = out
     items, spans = [], []
     for p in todo:
@@ -225,33 +208,18 @@ def _generate(
 
 
 def _finish(p: _Pair, responses: list[list[str]], verdicts: list[dict], meta: dict) -> None:
-    rows, it = [], iter(verdicts)
-    for prob, outs in zip(p.bench.problems, responses, strict=True):
-        for i, text in enumerate(outs):
-            v = next(it)
-            rows.append({"id": prob.id, "sample": i, "response": text, **v})
-    atomic_write_jsonl(p.dir / res.SAMPLES, rows)
-    matrix = _matrix(rows, [prob.id for prob in p.bench.problems], p.cfg.n)
+    ids = [prob.id for prob in p.bench.problems]
+    rows = res.sample_rows(ids, responses, verdicts)
     c = p.ckpt
-    summary = {"checkpoint": c.name, "run": c.run, "step": c.step, "benchmark": p.bench.name}
-    summary["mode"] = p.mode or "sampled"
-    summary.update(summarize(matrix, p.ks))
-    summary.update(ks=p.ks, grading_errors=sum(bool(r["error"]) for r in rows))
-    summary.update(no_answer=sum(r["pred"] == "" for r in rows), **meta, fingerprint=p.fingerprint)
-    atomic_write_json(p.dir / res.SUMMARY, summary)  # last: its presence marks the pair finished
-    (p.dir / res.GENERATIONS).unlink(missing_ok=True)
+    head = {"checkpoint": c.name, "run": c.run, "step": c.step, "benchmark": p.bench.name}
+    head["mode"] = p.mode or "sampled"
+    summary = res.summary_of(head, rows, ids, p.cfg.n, p.ks, {**meta, "fingerprint": p.fingerprint})
+    res.write_pair(p.dir, rows, summary)
     p.summary = summary
 
 
-def _matrix(rows: list[dict], ids: list[str], n: int) -> list[list[bool]]:
-    by_id: dict[str, list[bool]] = {pid: [False] * n for pid in ids}
-    for r in rows:
-        by_id[r["id"]][r["sample"]] = bool(r["correct"])
-    return [by_id[pid] for pid in ids]
-
-
 def _row(p: _Pair, pairs: list[_Pair]) -> dict:
-    row = dict(p.summary)
+    row = dict(p.summary, avg_pm=avg_half_width(p.dir))
     greedy = next((q for q in pairs if q.mode == "greedy" and q.ckpt is p.ckpt and q.bench is p.bench), None)
     if greedy is not None:
         row["greedy"] = greedy.summary["avg@1"]

@@ -21,13 +21,16 @@ from tqdm import tqdm
 
 from abc_verl.evaluation.orphans import die_with_parent
 from abc_verl.names import REWARD_WORKERS_ENV
+from abc_verl.rewards.kinds import RewardKind
+
+GRADED, INTERNAL_ERROR = str(RewardKind.GRADED), str(RewardKind.INTERNAL_ERROR)
 
 Item = tuple[str, str, str]  # (data_source, response, gold)
 CHUNK = 32  # responses per task: small enough for a smooth progress bar, large enough to amortise pickling
 
 
 def grade(items: list[Item], workers: int = 1, desc: str = "grading") -> list[dict]:
-    """One {"pred", "correct", "error"} per item, in order."""
+    """One {"pred", "correct", "error", "kind"} per item, in order (kind: abc_verl.rewards.kinds.RewardKind)."""
     if not items:
         return []
     chunks = [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
@@ -63,11 +66,12 @@ def _verdict(compute_score, data_source: str, response: str, gold: str) -> dict:
     try:
         out = compute_score(data_source=data_source, solution_str=response, ground_truth=gold)
     except Exception as e:  # the checker promises not to raise; if it does, the sample counts as wrong
-        return {"pred": "", "correct": False, "error": f"{type(e).__name__}: {e}"}
+        return {"pred": "", "correct": False, "error": f"{type(e).__name__}: {e}", "kind": INTERNAL_ERROR}
     if isinstance(out, dict):
         correct = bool(out["acc"]) if "acc" in out else float(out.get("score", 0.0)) > 0
-        return {"pred": str(out.get("pred") or ""), "correct": correct, "error": str(out.get("error") or "")}
-    return {"pred": "", "correct": float(out) > 0, "error": ""}
+        pred, error = str(out.get("pred") or ""), str(out.get("error") or "")
+        return {"pred": pred, "correct": correct, "error": error, "kind": str(out.get("kind") or GRADED)}
+    return {"pred": "", "correct": float(out) > 0, "error": "", "kind": GRADED}
 
 
 def _worker_init() -> None:

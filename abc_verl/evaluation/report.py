@@ -2,12 +2,12 @@
 
     python -m abc_verl.evaluation.report OUT_DIR     # rebuild table and plots from OUT_DIR/**/summary.json
 
-Table: one row per (checkpoint, benchmark); columns Avg@n, Pass@2 ... Pass@n (the paper's Pass@k: any of
-the first k samples), and Greedy when greedy accuracy was asked for. Markdown rounds to 0.1 (as the paper);
-CSV keeps 4 decimals. Plots: `pass_at_k.png` (Pass@k against k, one line per checkpoint, one panel per
-benchmark; dashed: the unbiased estimator when there are at most 4 checkpoints) and, when checkpoints have
-training steps, `over_training.png` (Avg@n, top, and Pass@n, bottom, against step, one column per benchmark,
-one line per run; plain models as dashed horizontal levels).
+Table: one row per (checkpoint, benchmark); columns Avg@n, Pass@2 ... Pass@n (the paper's Pass@k: any of the first k
+samples), and Greedy when greedy accuracy was asked for. Markdown rounds to 0.1 (as the paper) and shows Avg@n as
+"8.4 ± 1.9", half the width of its 95% bootstrap interval; CSV keeps 4 decimals. Plots: `pass_at_k.png` (Pass@k
+against k, one line per checkpoint, one panel per benchmark; dashed: the unbiased estimator when there are at most 4
+checkpoints) and, when checkpoints have training steps, `over_training.png` (Avg@n, top, and Pass@n, bottom, against
+step, one column per benchmark, one line per run; plain models as dashed horizontal levels).
 """
 
 import csv
@@ -15,7 +15,8 @@ import io
 import sys
 from pathlib import Path
 
-from abc_verl.evaluation.results import SUMMARY, read_json
+from abc_verl.evaluation import results as res
+from abc_verl.evaluation.stats import avg_interval
 from abc_verl.files import atomic_open, atomic_write_text
 
 
@@ -35,7 +36,11 @@ def _cell(row: dict, col: str) -> float | None:
 
 
 def write_table(rows: list[dict], out_dir: Path) -> tuple[Path, Path]:
-    """table.md and table.csv; rows are summaries with checkpoint, step and benchmark keys."""
+    """table.md and table.csv; rows are summaries with checkpoint, step and benchmark keys.
+
+    A row's `avg_pm` (half width of Avg@n's 95% interval, `avg_half_width`) is shown as "Avg ± avg_pm" in
+    table.md; table.csv keeps plain numbers.
+    """
     cols = table_columns(rows)
     head = ["checkpoint", "step", "benchmark"]
     md = ["| " + " | ".join(head + cols) + " |", "|" + "---|" * 3 + "---:|" * len(cols)]
@@ -45,13 +50,24 @@ def write_table(rows: list[dict], out_dir: Path) -> tuple[Path, Path]:
     for r in rows:
         ident = [r["checkpoint"], "" if r.get("step") is None else str(r["step"]), r["benchmark"]]
         values = [_cell(r, c) for c in cols]
-        md.append("| " + " | ".join(ident + ["" if v is None else f"{v:.1f}" for v in values]) + " |")
+        cells = ["" if v is None else f"{v:.1f}" for v in values]
+        if r.get("avg_pm") is not None:
+            cells[0] += f" ± {r['avg_pm']:.1f}"
+        md.append("| " + " | ".join(ident + cells) + " |")
         writer.writerow(ident + ["" if v is None else f"{v:.4f}" for v in values])
     n = rows[0]["n"]
     note = f"\nPercent. n = {n} samples per problem; Pass@k = any of the first k samples correct (as the paper).\n"
+    if any(r.get("avg_pm") is not None for r in rows):
+        note += "Avg@n ± half the width of its 95% interval (bootstrap over problems and samples, abc-verl compare).\n"
     atomic_write_text(out_dir / "table.md", "\n".join(md) + "\n" + note)
     atomic_write_text(out_dir / "table.csv", buf.getvalue())
     return out_dir / "table.md", out_dir / "table.csv"
+
+
+def avg_half_width(pair_dir: Path) -> float:
+    """Half the width of a finished pair's Avg@n 95% interval, in percent (the table's "8.4 ± 1.9")."""
+    lo, hi = avg_interval(res.load_pair(pair_dir).correct)
+    return (hi - lo) / 2
 
 
 def write_plots(rows: list[dict], out_dir: Path) -> list[Path]:
@@ -108,24 +124,53 @@ def _panels(nrows: int, ncols: int):
 
 
 def _plot_pass_at_k(rows: list[dict], path: Path) -> Path:
+    from matplotlib.lines import Line2D
+
     benches = _benchmarks(rows)
     colors = _checkpoint_colors(rows)
+    markers = _checkpoint_markers(rows)
     # Beside a few checkpoints the unbiased estimator is worth showing; beside many it is clutter.
     unbiased = len(colors) <= 4
     fig, axes = _panels(1, len(benches))
     for ax, bench in zip(axes[0], benches, strict=True):
         for r in (r for r in rows if r["benchmark"] == bench):
-            ks, color = r["ks"], colors[r["checkpoint"]]
-            ax.plot(ks, [r[f"pass@{k}"] for k in ks], "o-", ms=4, color=color, label=r["checkpoint"])
+            ks, color, marker = r["ks"], colors[r["checkpoint"]], markers[r["checkpoint"]]
+            ax.plot(ks, [r[f"pass@{k}"] for k in ks], "-", marker=marker, ms=4, color=color)
             if unbiased:
                 ax.plot(ks, [r[f"unbiased_pass@{k}"] for k in ks], "--", color=color, lw=1, alpha=0.7)
         ax.set_xscale("log", base=2)
         ax.set_xticks(rows[0]["ks"], [str(k) for k in rows[0]["ks"]])
         ax.set(title=bench, xlabel="k (samples)", ylabel="Pass@k (%)", ylim=(0, 100))
         ax.grid(alpha=0.3)
-    title = "Pass@k: any of the first k samples"
-    _legend(fig, axes[0][-1], title + ("\ndashed: unbiased estimator" if unbiased else ""))
-    return _save(fig, path)
+    # One entry per checkpoint of ANY panel (a checkpoint evaluated on one benchmark only is named too), in
+    # run and step order, each with its own colour and marker.
+    handles = [
+        Line2D([], [], color=colors[name], marker=markers[name], ms=4, label=name)
+        for name in dict.fromkeys(r["checkpoint"] for r in _by_run_and_step(rows))
+    ]
+    if unbiased:
+        handles.append(Line2D([], [], color="grey", ls="--", lw=1, label="dashed: unbiased estimator"))
+    title = "Pass@k: any of the first k samples\n(colour: run, shade and marker: step)"
+    axes[0][-1].legend(
+        handles=handles, fontsize=8, title=title, title_fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0)
+    )
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def _checkpoint_markers(rows: list[dict]) -> dict:
+    """A marker per checkpoint within its run (the n-th step of every run shares one), so shades need not tell."""
+    shapes = "osD^vPX*"
+    out: dict = {}
+    for run in dict.fromkeys(r["run"] for r in rows):
+        names = dict.fromkeys(r["checkpoint"] for r in _by_step(rows) if r["run"] == run)
+        out.update({name: shapes[j % len(shapes)] for j, name in enumerate(names)})
+    return out
+
+
+def _by_run_and_step(rows: list[dict]) -> list[dict]:
+    runs = list(dict.fromkeys(r["run"] for r in rows))
+    return sorted(rows, key=lambda r: (runs.index(r["run"]), -1 if r.get("step") is None else r["step"]))
 
 
 def _plot_over_training(rows: list[dict], path: Path) -> Path:
@@ -149,7 +194,7 @@ def _plot_over_training(rows: list[dict], path: Path) -> Path:
                 integer_steps(ax)
             ax.grid(alpha=0.3)
     _legend(fig, axes[0][-1], f"n = {n} samples per problem")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _training_lines(ax, rows: list[dict], metric: str, colors: dict) -> None:
@@ -165,7 +210,7 @@ def _legend(fig, ax, title: str) -> None:
     fig.tight_layout()
 
 
-def _save(fig, path: Path) -> Path:
+def save_figure(fig, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     try:
@@ -176,25 +221,12 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def collect(out_dir: Path) -> list[dict]:
-    """Every sampled summary under out_dir, with greedy accuracy attached where a greedy/ summary exists."""
-    rows = []
-    for path in sorted(out_dir.rglob(SUMMARY)):
-        if path.parent.name == "greedy" or path.parent == out_dir:
-            continue
-        row = read_json(path)
-        greedy = path.parent / "greedy" / SUMMARY
-        if greedy.is_file():
-            row["greedy"] = read_json(greedy)["avg@1"]
-        rows.append(row)
-    rows.sort(key=lambda r: (r["run"], -1 if r.get("step") is None else r["step"], r["benchmark"]))
-    return rows
-
-
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit(__doc__)
-    found = collect(Path(sys.argv[1]))
+    found = res.collect(Path(sys.argv[1]))
     if not found:
-        sys.exit(f"no {SUMMARY} under {sys.argv[1]}")
+        sys.exit(f"no {res.SUMMARY} under {sys.argv[1]}")
+    for r in found:
+        r["avg_pm"] = avg_half_width(Path(sys.argv[1]) / r["checkpoint"] / r["benchmark"])
     print(*write_table(found, Path(sys.argv[1])), *write_plots(found, Path(sys.argv[1])), sep="\n")

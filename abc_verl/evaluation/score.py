@@ -9,16 +9,15 @@ top-level keys, plus n and problems), DIR/table.md and DIR/table.csv. Always re-
 """
 
 import argparse
-import json
 import os
 import shlex
 from pathlib import Path
 
 from abc_verl.evaluation import results as res
 from abc_verl.evaluation.grade import grade
-from abc_verl.evaluation.metrics import check_ks, default_ks, summarize
-from abc_verl.evaluation.report import write_table
-from abc_verl.files import atomic_write_json, atomic_write_jsonl, folder_lock, remove_temporaries
+from abc_verl.evaluation.metrics import check_ks, default_ks
+from abc_verl.evaluation.report import avg_half_width, write_table
+from abc_verl.files import folder_lock, iter_jsonl, remove_temporaries
 from abc_verl.rewards.verdict import gold_to_text
 
 
@@ -41,22 +40,13 @@ def score_main(argv: list[str]) -> int:
     with folder_lock(args.out, shlex.join(["abc-verl", "eval", "score", *argv])):
         remove_temporaries(args.out)
         items = [("eval-score", r, prob["answer"]) for prob in problems for r in prob["responses"]]
-        verdicts = iter(grade(items, args.workers, desc=f"grading {args.samples.name}"))
-        rows, matrix = [], []
-        for prob in problems:
-            row_correct = []
-            for i, text in enumerate(prob["responses"]):
-                v = next(verdicts)
-                rows.append({"id": prob["id"], "sample": i, "response": text, **v})
-                row_correct.append(v["correct"])
-            matrix.append(row_correct)
-        atomic_write_jsonl(args.out / res.SAMPLES, rows)
-        summary = {"checkpoint": args.samples.stem, "run": args.samples.stem, "step": None, "benchmark": "-"}
-        summary.update(summarize(matrix, ks))
-        summary.update(ks=ks, grading_errors=sum(bool(r["error"]) for r in rows))
-        summary.update(no_answer=sum(r["pred"] == "" for r in rows), samples_file=str(args.samples))
-        atomic_write_json(args.out / res.SUMMARY, summary)
-        md, csv_path = write_table([summary], args.out)
+        verdicts = grade(items, args.workers, desc=f"grading {args.samples.name}")
+        ids = [prob["id"] for prob in problems]
+        rows = res.sample_rows(ids, [prob["responses"] for prob in problems], verdicts)
+        head = {"checkpoint": args.samples.stem, "run": args.samples.stem, "step": None, "benchmark": "-"}
+        summary = res.summary_of(head, rows, ids, n, ks, {"samples_file": str(args.samples)})
+        res.write_pair(args.out, rows, summary)
+        md, csv_path = write_table([dict(summary, avg_pm=avg_half_width(args.out))], args.out)
         print(md.read_text(), end="")
         print(f"written: {args.out / res.SAMPLES}, {args.out / res.SUMMARY}, {md}, {csv_path}")
     return 0
@@ -68,27 +58,18 @@ def read_samples(path: Path) -> list[dict]:
         raise FileNotFoundError(f"{path}: no such samples file")
     problems: list[dict] = []
     seen: dict[str, int] = {}
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            prob = _parse_line(line, f"{path}, line {lineno}", lineno, problems[:1])
-            if prob["id"] in seen:
-                raise ValueError(f"{path}, line {lineno}: id {prob['id']!r} already used on line {seen[prob['id']]}")
-            seen[prob["id"]] = lineno
-            problems.append(prob)
+    for lineno, obj in iter_jsonl(path):
+        prob = _parse_row(obj, f"{path}, line {lineno}", lineno, problems[:1])
+        if prob["id"] in seen:
+            raise ValueError(f"{path}, line {lineno}: id {prob['id']!r} already used on line {seen[prob['id']]}")
+        seen[prob["id"]] = lineno
+        problems.append(prob)
     if not problems:
         raise ValueError(f"{path}: no problems (expected one JSON object per line)")
     return problems
 
 
-def _parse_line(line: str, where: str, lineno: int, first: list[dict]) -> dict:
-    try:
-        obj = json.loads(line)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{where}: not valid JSON ({e.msg})") from None
-    if not isinstance(obj, dict):
-        raise ValueError(f"{where}: expected a JSON object, got {type(obj).__name__}")
+def _parse_row(obj: dict, where: str, lineno: int, first: list[dict]) -> dict:
     if obj.get("answer") is None:
         raise ValueError(f'{where}: missing "answer" (the gold answer)')
     responses = obj.get("responses")

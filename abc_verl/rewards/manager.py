@@ -11,12 +11,13 @@ decoded as verl's own managers decode it (the valid response tokens, `skip_speci
 RewardLoopWorker calls `run_single` once per response; decoding and grading run in one executor call (verl's
 naive manager makes two), so the event loop is free while graders work.
 
-Per response it returns compute_score's fields (score, acc, pred, error) and the numbers of abc_verl.names
-REWARD_DIAGNOSTICS as verl's reward extra info, plus the text `reason` (one of REASONS). verl's validation logs
-each number per data source (`val-aux/<data_source>/<key>/mean@<n>`). Bad input never raises: a row without
+Per response it returns compute_score's fields (score, acc, pred, error, kind) and the numbers of abc_verl.names
+REWARD_DIAGNOSTICS as verl's reward extra info. `kind` (abc_verl.rewards.kinds.RewardKind) is compute_score's,
+refined by what only the manager sees; each diagnostic flag is a set of kinds. verl's validation logs each
+number per data source (`val-aux/<data_source>/<key>/mean@<n>`). Bad input never raises: a row without
 `reward_model.ground_truth`, a gold that is neither text nor a number, an empty response, or one of only special
-tokens scores 0 with `bad_input` 1.0 and its reason (an empty text is still graded by compute_score, so score,
-acc, pred and error stay compute_score's; a bad gold's error says "bad input: <reason>"). Unlike compute_score,
+tokens scores 0 with `bad_input` 1.0 and its kind (an empty text is still graded by compute_score, so score,
+acc, pred and error stay compute_score's; a bad gold's error says "bad input: <kind>"). Unlike compute_score,
 which grades `str(gold)` of anything, the manager refuses golds that are not text or numbers (a list or dict gold
 is a broken data row).
 
@@ -56,80 +57,42 @@ from abc_verl.names import (
     RESPONSE_TOKENS,
     RESPONSE_TOKENS_CORRECT,
     RESPONSE_TOKENS_WRONG,
+    REWARD_KIND,
     REWARD_MANAGER,
-    REWARD_REASON,
     TRUNCATED,
 )
+from abc_verl.rewards.kinds import BAD_INPUT_KINDS, ERROR_KINDS, NO_ANSWER_KINDS, TIMEOUT_KINDS, RewardKind
 from abc_verl.rewards.reward import compute_score, grader_pool
-from abc_verl.rewards.verdict import GOLD_UNPARSABLE
 
 logger = logging.getLogger(__name__)
-
-# values of `reason`, the first that applies
-NO_GROUND_TRUTH = "no_ground_truth"  # no reward_model.ground_truth, or an empty one
-GOLD_NOT_TEXT = "gold_not_text"  # a gold that is neither text nor a number (list, dict, bool, ...)
-GOLD_UNUSABLE = "gold_unusable"  # math-verify cannot parse the gold, or it is over compute_score's cap
-EMPTY_RESPONSE = "empty_response"  # no response token at all
-SPECIAL_TOKENS_ONLY = "special_tokens_only"  # tokens, but nothing left once special tokens are skipped
-TIMEOUT = GRADER_TIMEOUT  # the reasons that have a flag of their own are named as the flag
-ERROR = GRADER_ERROR
-NO_ANSWER_REASON = NO_ANSWER  # graded: no extractable answer
-GRADED = "graded"  # graded: an answer, right or wrong (or one over compute_score's caps, scored 0)
-REASONS = (
-    NO_GROUND_TRUTH,
-    GOLD_NOT_TEXT,
-    GOLD_UNUSABLE,
-    EMPTY_RESPONSE,
-    SPECIAL_TOKENS_ONLY,
-    TIMEOUT,
-    ERROR,
-    NO_ANSWER_REASON,
-    GRADED,
-)
-BAD_INPUT_REASONS = frozenset({NO_GROUND_TRUTH, GOLD_NOT_TEXT, GOLD_UNUSABLE, EMPTY_RESPONSE, SPECIAL_TOKENS_ONLY})
-NO_ANSWER_REASONS = frozenset({EMPTY_RESPONSE, SPECIAL_TOKENS_ONLY, NO_ANSWER_REASON})
 
 
 def _missing(gold: Any) -> bool:
     return gold is None or (isinstance(gold, str | bytes) and not gold.strip())
 
 
-def _gold(non_tensor: dict) -> tuple[Any, str]:
-    """(ground truth, reason it cannot be graded or "") from a row's non-tensor data."""
+def _gold(non_tensor: dict) -> tuple[Any, RewardKind | None]:
+    """(ground truth, the kind that says why it cannot be graded, or None) from a row's non-tensor data."""
     reward_model = non_tensor.get("reward_model")
     gold = reward_model.get("ground_truth") if isinstance(reward_model, dict) else None
     if _missing(gold) or (isinstance(gold, float) and not math.isfinite(gold)):
-        return None, NO_GROUND_TRUTH
+        return None, RewardKind.NO_GROUND_TRUTH
     if isinstance(gold, bool) or not isinstance(gold, str | bytes | Real):
-        return None, GOLD_NOT_TEXT
-    return gold, ""
+        return None, RewardKind.GOLD_NOT_TEXT
+    return gold, None
 
 
-def _reason(result: dict) -> str:
-    """The reason of a compute_score result (its "error" text, else whether it extracted an answer)."""
-    error = result["error"]
-    if not error:
-        return NO_ANSWER_REASON if not result["acc"] and not result["pred"] else GRADED
-    if error == GOLD_UNPARSABLE or error.startswith("ground truth"):
-        return GOLD_UNUSABLE
-    if "timeout" in error or "timed out" in error or "no grader process free" in error:
-        return TIMEOUT
-    if "over the caps" in error:
-        return GRADED
-    return ERROR
-
-
-def diagnostics(result: dict, reason: str, n_tokens: int, max_tokens: int | None) -> dict:
-    """compute_score's fields plus the diagnostic numbers of one response (the same keys for every response)."""
-    acc = bool(result["acc"])
+def diagnostics(result: dict, n_tokens: int, max_tokens: int | None) -> dict:
+    """compute_score's fields (its "kind" included) plus the diagnostic numbers of one response (the same keys
+    for every response)."""
+    acc, kind = bool(result["acc"]), RewardKind(result[REWARD_KIND])
     return {
         **result,
-        REWARD_REASON: reason,
-        NO_ANSWER: float(reason in NO_ANSWER_REASONS),
+        NO_ANSWER: float(kind in NO_ANSWER_KINDS),
         TRUNCATED: float(max_tokens is not None and n_tokens >= max_tokens),
-        GRADER_TIMEOUT: float(reason == TIMEOUT),
-        GRADER_ERROR: float(reason == ERROR),
-        BAD_INPUT: float(reason in BAD_INPUT_REASONS),
+        GRADER_TIMEOUT: float(kind in TIMEOUT_KINDS),
+        GRADER_ERROR: float(kind in ERROR_KINDS),
+        BAD_INPUT: float(kind in BAD_INPUT_KINDS),
         RESPONSE_TOKENS: float(n_tokens),
         RESPONSE_TOKENS_CORRECT: float(n_tokens) if acc else None,
         RESPONSE_TOKENS_WRONG: None if acc else float(n_tokens),
@@ -194,51 +157,23 @@ class ABCMathRewardManager(RewardManagerBase):
     def grade(self, ids: Any, data_source: Any, non_tensor: dict) -> dict:
         """Decode and grade one response (in an executor thread); never raises for data."""
         n_tokens = len(ids)
-        gold, reason = _gold(non_tensor)
-        if reason:  # compute_score would say "missing", or grade str(gold) of a list or dict
-            result = {"score": 0.0, "acc": False, "pred": "", "error": f"bad input: {reason}"}
-            return diagnostics(result, reason, n_tokens, self.max_tokens)
+        gold, bad = _gold(non_tensor)
+        if bad is not None:  # compute_score would say "missing", or grade str(gold) of a list or dict
+            result = {
+                "score": 0.0,
+                "acc": False,
+                "pred": "",
+                "error": f"bad input: {bad.value}",
+                REWARD_KIND: bad.value,
+            }
+            return diagnostics(result, n_tokens, self.max_tokens)
         text = self.tokenizer.decode(ids, skip_special_tokens=True)
         # graded even when empty (microseconds: nothing to extract), so the verdict fields are compute_score's own
         result = compute_score(data_source, text, gold, non_tensor.get("extra_info"), **self.score_kwargs)
-        reason = _reason(result)
-        if reason in (GRADED, NO_ANSWER_REASON) and not text:
-            reason = EMPTY_RESPONSE if n_tokens == 0 else SPECIAL_TOKENS_ONLY
-        return diagnostics(result, reason, n_tokens, self.max_tokens)
-
-
-def reward_batch(
-    responses: list[list[int]],
-    reward_models: list[Any],
-    data_sources: list[str],
-    pad_id: int,
-    response_length: int | None = None,
-    prompt: tuple[int, ...] = (1, 2, 3),
-) -> DataProto:
-    """The batch verl's reward loop hands a manager (for checks, tests and benchmarks): one prompt, right-padded
-    responses, attention mask over prompt and response, and the rows' `reward_model` and `data_source`."""
-    import numpy as np
-    import torch
-
-    width = max([response_length or 0, *map(len, responses)], default=0) or 1
-    ids = torch.full((len(responses), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(responses), len(prompt) + width), dtype=torch.long)
-    mask[:, : len(prompt)] = 1
-    for row, tokens in enumerate(responses):
-        ids[row, : len(tokens)] = torch.tensor(tokens, dtype=torch.long)
-        mask[row, len(prompt) : len(prompt) + len(tokens)] = 1
-    prompts = torch.tensor([list(prompt)] * len(responses), dtype=torch.long).reshape(len(responses), len(prompt))
-
-    def objects(values: list[Any]) -> np.ndarray:
-        out = np.empty(len(values), dtype=object)  # element by element: numpy must not unpack dicts or lists
-        for i, value in enumerate(values):
-            out[i] = value
-        return out
-
-    return DataProto.from_dict(
-        tensors={"prompts": prompts, "responses": ids, "attention_mask": mask},
-        non_tensors={"reward_model": objects(reward_models), "data_source": objects(data_sources)},
-    )
+        if result[REWARD_KIND] in (RewardKind.GRADED, RewardKind.NO_ANSWER) and not text:
+            empty = RewardKind.EMPTY_RESPONSE if n_tokens == 0 else RewardKind.SPECIAL_TOKENS_ONLY
+            result[REWARD_KIND] = empty.value
+        return diagnostics(result, n_tokens, self.max_tokens)
 
 
 def register_manager() -> None:
@@ -247,11 +182,9 @@ def register_manager() -> None:
     from verl.experimental.reward_loop.reward_manager import register
     from verl.experimental.reward_loop.reward_manager.registry import REWARD_MANAGER as REGISTRY
 
-    owner = REGISTRY.get(REWARD_MANAGER)
-    if owner is None:
-        register(REWARD_MANAGER)(ABCMathRewardManager)
-    elif owner.__module__ != __name__:
-        logger.warning("abc_verl: %r is already registered by %s; not replacing it", REWARD_MANAGER, owner.__module__)
+    from abc_verl.registration import register_once
+
+    register_once(REGISTRY, register, REWARD_MANAGER, ABCMathRewardManager)
 
 
 register_manager()  # last: abc_verl.plugin imports this module for this side effect (see there why)

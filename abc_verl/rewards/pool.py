@@ -34,12 +34,13 @@ import time
 from collections import deque
 
 from abc_verl.rewards.grader import Overrun, Worker, child_env
+from abc_verl.rewards.kinds import RewardKind
+from abc_verl.rewards.verdict import failed
 
 logger = logging.getLogger(__name__)
 
 _BOOT = "from abc_verl.rewards.verdict import worker_main; worker_main()"
 POISON_DEATHS = 2  # a request that this many graders died on in a row scores 0 as a poison input
-POISON_INPUT = "poison input"
 RESTART_MIN_S = 0.05  # first restart after a grader was killed while booting
 RESTART_MAX_S = 1.0  # at most this long between restarts while such kills go on
 BROKEN_MAX_S = 30.0  # a grader that exits by itself while booting: backoff 1, 2, 4, ... up to this
@@ -111,7 +112,8 @@ class GraderPool:
             return not self._closed
 
     def grade(self, response: str, gold: str, timeout_s: float, mv_timeout: int) -> dict:
-        """Grade in a subprocess: {"acc", "pred", "error", "gold_ok", "timeouts"}; a failure has acc False + error."""
+        """Grade in a subprocess: {"acc", "pred", "error", "kind", "gold_ok"} (+ "timeouts" from the grader); a
+        failure has acc False, its kind and an error."""
         deadline = time.monotonic() + timeout_s
         deaths: list[str] = []
         while True:
@@ -119,7 +121,7 @@ class GraderPool:
             if worker is None:
                 why = f"; last grader start failed: {self._start_error}" if self._start_error else ""
                 after = f" (after {len(deaths)} grader died under it: {deaths[-1]})" if deaths else ""
-                return _failure(f"no grader process free within {timeout_s:.3g}s{after}{why}")
+                return failed(RewardKind.GRADER_TIMEOUT, f"no grader process free within {timeout_s:.3g}s{after}{why}")
             request = {"id": next(self._ids), "response": response, "gold": gold, "mv_timeout": mv_timeout}
             request["cpu_s"] = timeout_s + 1
             sent = False
@@ -132,19 +134,20 @@ class GraderPool:
                     self._drain(worker, mv_timeout)
                 else:
                     self._discard(worker, overrun=True)
-                return _failure(f"timeout: grading took longer than {timeout_s:.3g}s")
+                return failed(RewardKind.GRADER_TIMEOUT, f"timeout: grading took longer than {timeout_s:.3g}s")
             except (OSError, EOFError) as exc:  # the grader died under this call: retry on another one
                 self._discard(worker, died=True)
                 deaths.append(f"{type(exc).__name__}: {exc}")
                 if len(deaths) >= POISON_DEATHS:
-                    return _failure(f"{POISON_INPUT}: {len(deaths)} graders in a row died grading it ({deaths[-1]})")
+                    why = f"poison input: {len(deaths)} graders in a row died grading it ({deaths[-1]})"
+                    return failed(RewardKind.POISON_INPUT, why)
                 continue
             except ValueError as exc:
                 self._discard(worker)
-                return _failure(f"grader process failed: {exc}")
+                return failed(RewardKind.GRADER_ERROR, f"grader process failed: {exc}")
             if not isinstance(reply, dict) or reply.get("id") != request["id"]:
                 self._discard(worker)
-                return _failure("grader process answered out of turn")
+                return failed(RewardKind.GRADER_ERROR, "grader process answered out of turn")
             self._checkin(worker)
             return reply
 
@@ -347,7 +350,3 @@ def _signal_kill(proc: subprocess.Popen) -> None:
         proc.kill()
     except OSError:
         pass
-
-
-def _failure(error: str) -> dict:
-    return {"acc": False, "pred": "", "error": error, "gold_ok": None, "timeouts": 0}

@@ -22,9 +22,9 @@ Then `abc_verl.rewards.fast` scans it in-thread with plain string operations:
     not yet known to parse;
   - anything else goes to a pool of grader subprocesses (`abc_verl.rewards.pool`) with a hard deadline. For
     one `\boxed{T}` the grader parses just `\boxed{T}`, for no answer an empty text: the same prediction as
-    the whole response, without math-verify's regexes scanning the reasoning (`grading_fast.grader_text`).
-    Graders parse LaTeX with ANTLR's SLL prediction first: LL's parse trees, ~20% faster (`grading_sll`).
-The shortcuts provably return math-verify's own verdict and extracted answer (see `grading_fast`), and tests
+    the whole response, without math-verify's regexes scanning the reasoning (`abc_verl.rewards.fast.grader_text`).
+    Graders parse LaTeX with ANTLR's SLL prediction first: LL's parse trees, ~20% faster (`abc_verl.rewards.sll`).
+The shortcuts provably return math-verify's own verdict and extracted answer (see `abc_verl.rewards.fast`), and tests
 check them against plain math-verify. Before a grader is asked, a single boxed answer longer than
 MAX_ANSWER_CHARS or nested deeper than MAX_ANSWER_DEPTH braces scores 0 without grading (no realistic answer
 comes close; math-verify would spend seconds or exhaust its recursion on it).
@@ -33,15 +33,18 @@ Safety: every call returns within `timeout_s` (kwarg, else env ABC_VERL_REWARD_T
 queueing for a grader included; only the first calls of a process, while its graders boot (about 1 s), may wait
 up to 60 s. It never raises for anything in a response or ground truth: failures score 0 and say why in
 "error". A grader that dies under a call (killed, crashed) is replaced and the call retried on another within
-the same bound; only an input on which two graders in a row died scores 0, with error "poison input: ...". A
-hung grader is killed at the call's deadline (error "timeout: ..."); see tests/test_reward_faults.py. Nothing
+the same bound; only an input on which two graders in a row died scores 0, with kind "poison_input". A hung
+grader is killed at the call's deadline (kind "grader_timeout"); see tests/test_reward_faults.py. Nothing
 from a response is evaluated as code (math-verify parses LaTeX with an ANTLR grammar; the graders get JSON
 lines). Memory is bounded: inputs are capped, caches are LRU-bounded, and each grader caps
 its address space (env ABC_VERL_GRADER_MEM_MB, default 2048). Graders per process: env
 ABC_VERL_REWARD_WORKERS (default 2).
 
 Return value (the same keys every call, as verl's reward loop requires): {"score": 1.0 | 0.0, "acc": bool,
-"pred": extracted answer ("" when none, at most MAX_PRED_CHARS characters), "error": "" or why it scored 0}.
+"pred": extracted answer ("" when none, at most MAX_PRED_CHARS characters), "error": "" or why it scored 0,
+"kind": what the result is, one of `abc_verl.rewards.kinds.RewardKind` ("graded", "no_answer", "over_caps",
+"bad_input", "gold_unusable", "grader_timeout", "grader_error", "poison_input", "internal_error")}. Read the
+kind, not the error text, to sort results: the text is for people and may change.
 
 No batch reward manager: verl 0.9.1's RewardLoopWorker calls `run_single` once per sample whatever the manager,
 the fast path costs microseconds per response, and repeated answers in a batch are already graded once
@@ -54,11 +57,14 @@ import math
 import os
 import threading
 import time
-from collections import Counter, OrderedDict
+from collections import Counter
 from typing import Any
 
-from abc_verl.names import GRADER_MEM_ENV, REWARD_TIMEOUT_ENV, REWARD_WORKERS_ENV
+from cachetools import LRUCache
+
+from abc_verl.names import GRADER_MEM_ENV, REWARD_KIND, REWARD_TIMEOUT_ENV, REWARD_WORKERS_ENV
 from abc_verl.rewards.fast import CANONICAL_INT, NONE, OTHER, SINGLE, Scan, grader_text, integer_verdict, scan_response
+from abc_verl.rewards.kinds import RewardKind
 from abc_verl.rewards.pool import GraderPool
 from abc_verl.rewards.verdict import GOLD_UNPARSABLE, gold_for_parsing, gold_to_text
 
@@ -73,45 +79,21 @@ MAX_CACHED_GOLD_CHARS = 1_000
 DEFAULT_TIMEOUT_S = 5.0
 
 
-class _LRU:
-    """A small thread-safe LRU map (bounded memory for the verdict caches)."""
-
-    def __init__(self, size: int) -> None:
-        self._size, self._data, self._lock = size, OrderedDict(), threading.Lock()
-
-    def get(self, key: Any) -> Any:
-        with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                return self._data[key]
-        return None
-
-    def put(self, key: Any, value: Any) -> None:
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            if len(self._data) > self._size:
-                self._data.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-
-
 class _Flight:
     """One (gold, boxed answer) pair being graded; threads with the same pair wait for its verdict."""
 
     def __init__(self, answer: str) -> None:
         self.done = threading.Event()
-        self.result = _result(False, answer, "internal error while grading the same answer")
+        self.result = _result(False, answer, "internal error while grading the same answer", RewardKind.INTERNAL_ERROR)
 
 
 class RewardState:
     """All that compute_score keeps between calls in one process: caches, counters, graders, pairs in flight."""
 
     def __init__(self) -> None:
-        self.verdicts = _LRU(CACHE_SIZE)  # (gold, boxed answer) -> (acc, pred), learnt from graders
-        self.gold_ok = _LRU(CACHE_SIZE)  # gold -> whether math-verify parses it
+        self.verdicts: LRUCache = LRUCache(CACHE_SIZE)  # (gold, boxed answer) -> (acc, pred), learnt from graders
+        self.gold_ok: LRUCache = LRUCache(CACHE_SIZE)  # gold -> whether math-verify parses it
+        self.cache_lock = threading.Lock()  # cachetools caches are not thread-safe; a get reorders an LRU too
         self.stats: Counter[str] = Counter()
         self.stats_lock = threading.Lock()
         self.pool: GraderPool | None = None
@@ -160,8 +142,9 @@ def shutdown_graders() -> None:
         pool, state.pool = state.pool, None
     if pool is not None:
         pool.close()
-    state.verdicts.clear()
-    state.gold_ok.clear()
+    with state.cache_lock:
+        state.verdicts.clear()
+        state.gold_ok.clear()
 
 
 def grading_stats() -> dict[str, int]:
@@ -181,8 +164,29 @@ def _clean(text: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8")
 
 
-def _result(acc: bool, pred: str = "", error: str = "") -> dict:
-    return {"score": 1.0 if acc else 0.0, "acc": bool(acc), "pred": _clean(pred), "error": error}
+def _cached(cache: LRUCache, key: Any) -> Any:
+    with _state.cache_lock:
+        return cache.get(key)
+
+
+def _remember(cache: LRUCache, key: Any, value: Any) -> None:
+    with _state.cache_lock:
+        cache[key] = value
+
+
+def _result(acc: bool, pred: str, error: str, kind: RewardKind) -> dict:
+    return {
+        "score": 1.0 if acc else 0.0,
+        "acc": bool(acc),
+        "pred": _clean(pred),
+        "error": error,
+        REWARD_KIND: kind.value,
+    }
+
+
+def _graded(acc: bool, pred: str) -> dict:
+    """A verdict: the kind says whether an answer was extracted (a correct one always was)."""
+    return _result(acc, pred, "", RewardKind.GRADED if acc or pred else RewardKind.NO_ANSWER)
 
 
 def _timeout(kwargs: dict) -> float:
@@ -195,27 +199,27 @@ def _timeout(kwargs: dict) -> float:
 
 
 def _shortcut(scan: Scan, gold: str) -> dict | None:
-    """The verdict when the in-thread scan settles it (see grading_fast for why these equal math-verify's)."""
-    gold_ok = True if CANONICAL_INT.fullmatch(gold) else _state.gold_ok.get(gold)
+    """The verdict when the in-thread scan settles it (see abc_verl.rewards.fast for why these equal math-verify's)."""
+    gold_ok = True if CANONICAL_INT.fullmatch(gold) else _cached(_state.gold_ok, gold)
     if gold_ok is False:
         _count("cached")
-        return _result(False, error=GOLD_UNPARSABLE)
+        return _result(False, "", GOLD_UNPARSABLE, RewardKind.GOLD_UNUSABLE)
     if scan.kind == NONE and gold_ok:
         _count("fast_none")
-        return _result(False)
+        return _graded(False, "")
     same = integer_verdict(scan, gold)
     if same is not None:
         _count("fast_int")
-        return _result(same, scan.answer)
+        return _graded(same, scan.answer)
     if scan.kind == SINGLE:
-        cached = _state.verdicts.get((gold, scan.answer))
+        cached = _cached(_state.verdicts, (gold, scan.answer))
         if cached is not None:
             _count("cached")
-            return _result(*cached)
+            return _graded(*cached)
         if len(scan.answer) > MAX_ANSWER_CHARS or scan.depth > MAX_ANSWER_DEPTH:
             _count("capped")
             why = f"boxed answer over the caps ({MAX_ANSWER_CHARS} chars, {MAX_ANSWER_DEPTH} nested braces)"
-            return _result(False, scan.answer, why + ": not graded")
+            return _result(False, scan.answer, why + ": not graded", RewardKind.OVER_CAPS)
     return None
 
 
@@ -224,14 +228,15 @@ def _ask_grader(text: str, gold: str, scan: Scan, deadline: float, timeout_s: fl
     budget = max(0.0, deadline - time.monotonic())
     mv_timeout = max(1, int(timeout_s / 2))  # math-verify's own alarms end most slow cases before the hard kill
     reply = grader_pool().grade(grader_text(scan, text), gold_for_parsing(gold), budget, mv_timeout)
+    kind = RewardKind(reply[REWARD_KIND])
     if not reply.get("timeouts") and reply.get("gold_ok") is not None and len(gold) <= MAX_CACHED_GOLD_CHARS:
-        _state.gold_ok.put(gold, bool(reply["gold_ok"]))
-        if scan.kind == SINGLE and not reply.get("error"):
-            _state.verdicts.put((gold, scan.answer), (bool(reply["acc"]), str(reply["pred"])))
+        _remember(_state.gold_ok, gold, bool(reply["gold_ok"]))
+        if scan.kind == SINGLE and kind in (RewardKind.GRADED, RewardKind.NO_ANSWER):
+            _remember(_state.verdicts, (gold, scan.answer), (bool(reply["acc"]), str(reply["pred"])))
     pred = str(reply.get("pred", ""))
     if reply.get("gold_ok") is None and scan.kind == SINGLE:  # the grader failed: still show what was boxed
         pred = scan.answer
-    return _result(bool(reply.get("acc")), pred, str(reply.get("error", "")))
+    return _result(bool(reply.get("acc")), pred, str(reply.get("error", "")), kind)
 
 
 def _grade(text: str, gold: str, timeout_s: float) -> dict:
@@ -255,7 +260,8 @@ def _grade(text: str, gold: str, timeout_s: float) -> dict:
         if flight.done.wait(max(0.0, deadline - time.monotonic())):
             _count("coalesced")
             return dict(flight.result)
-        return _result(False, scan.answer, f"timeout: the same answer was still being graded after {timeout_s:.3g}s")
+        why = f"timeout: the same answer was still being graded after {timeout_s:.3g}s"
+        return _result(False, scan.answer, why, RewardKind.GRADER_TIMEOUT)
     try:
         flight.result = _ask_grader(text, gold, scan, deadline, timeout_s)
     finally:
@@ -272,7 +278,8 @@ def compute_score(
     extra_info: dict | None = None,
     **kwargs: Any,
 ) -> dict:
-    """Score one response: {"score": 1.0/0.0, "acc": bool, "pred": str, "error": str}; see the module docstring.
+    """Score one response: {"score": 1.0/0.0, "acc": bool, "pred": str, "error": str, "kind": str}; see the module
+    docstring.
 
     `data_source` and `extra_info` are accepted for verl's signature and unused. `timeout_s` (kwarg) bounds the
     call. Raises only ValueError for an invalid `timeout_s` or environment setting, never for data.
@@ -283,17 +290,18 @@ def compute_score(
             solution_str = solution_str.decode("utf-8", "replace")
         if not isinstance(solution_str, str):
             _count("invalid")
-            return _result(False, error=f"solution_str is {type(solution_str).__name__}, not str")
+            return _result(False, "", f"solution_str is {type(solution_str).__name__}, not str", RewardKind.BAD_INPUT)
         gold = gold_to_text(ground_truth)
         if gold is None or not gold.strip():
             _count("invalid")
-            return _result(False, error="ground truth is missing or empty")
+            return _result(False, "", "ground truth is missing or empty", RewardKind.GOLD_UNUSABLE)
         if len(gold) > MAX_GOLD_CHARS:
             _count("invalid")
-            return _result(False, error=f"ground truth longer than {MAX_GOLD_CHARS} characters")
+            why = f"ground truth longer than {MAX_GOLD_CHARS} characters"
+            return _result(False, "", why, RewardKind.GOLD_UNUSABLE)
         return _grade(solution_str, gold, timeout_s)
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:  # noqa: B036 - never raise into verl's reward loop
         _count("invalid")
-        return _result(False, error=f"internal error: {type(exc).__name__}: {exc}"[:500])
+        return _result(False, "", f"internal error: {type(exc).__name__}: {exc}"[:500], RewardKind.INTERNAL_ERROR)

@@ -9,7 +9,7 @@ parse returns: the same tree, or the same exception. Only the time changes: SLL 
 and the inputs it cannot decide alone cost one extra, usually short, failed attempt.
 
 Installed by the grader subprocesses only (`abc_verl.rewards.verdict.worker_main`), never in a user's process.
-`pytest tests/test_grading_sll.py` checks tree equality on the benchmark golds and random answer-like LaTeX;
+`pytest tests/test_reward_sll.py` checks tree equality on the benchmark golds and random answer-like LaTeX;
 the cross-checks in `tests/test_rewards.py` compare grader verdicts with plain LL math-verify. If the private
 hook moved (latex2sympy2_extended is pinned through math-verify), nothing is installed: graders stay correct,
 only slower.

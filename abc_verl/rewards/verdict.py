@@ -33,8 +33,11 @@ import resource
 import sys
 from typing import Any
 
-from abc_verl.names import GRADER_MEM_ENV
-from abc_verl.rewards import sll as grading_sll
+from cachetools import FIFOCache
+
+from abc_verl.names import GRADER_MEM_ENV, REWARD_KIND
+from abc_verl.rewards import sll
+from abc_verl.rewards.kinds import RewardKind
 
 # Plain numbers keep the paper's bare gold parse; anything else is wrapped in $...$ (see module docstring).
 PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
@@ -42,9 +45,17 @@ _MATH_DELIMITER = re.compile(r"(?<!\\)\$|\\boxed")  # an unescaped $ or a \boxed
 GOLD_CACHE_SIZE = 4096
 GOLD_UNPARSABLE = "gold answer not parsable by math-verify"
 
-_timeouts = 0  # math-verify timeouts seen in this process (counted by _TimeoutCounter)
-_gold_cache: dict[str, list] = {}
-_pred_config: tuple | None = None
+
+class GraderState:
+    """All a grader process keeps between requests: its math-verify timeout count, parsed golds, the config."""
+
+    def __init__(self) -> None:
+        self.timeouts = 0  # math-verify timeouts seen in this process (counted by _TimeoutCounter)
+        self.gold_cache: FIFOCache = FIFOCache(GOLD_CACHE_SIZE)  # gold text -> math-verify's parse
+        self.pred_config: tuple | None = None
+
+
+_state = GraderState()
 
 
 def gold_to_text(answer: Any) -> str | None:
@@ -70,18 +81,17 @@ def gold_for_parsing(gold: str) -> str:
 
 def pred_config() -> tuple:
     """The paper's prediction extraction config (built lazily: importing math-verify pulls in sympy)."""
-    global _pred_config
-    if _pred_config is None:
+    if _state.pred_config is None:
         from latex2sympy2_extended import NormalizationConfig
         from math_verify import LatexExtractionConfig
 
         norm = NormalizationConfig(
             nits=False, malformed_operators=False, basic_latex=True, equations=True, boxed="all", units=True
         )
-        _pred_config = (
+        _state.pred_config = (
             LatexExtractionConfig(normalization_config=norm, boxed_match_priority=0, try_extract_without_anchor=False),
         )
-    return _pred_config
+    return _state.pred_config
 
 
 def pred_text(pred: list) -> str:
@@ -92,33 +102,39 @@ def pred_text(pred: list) -> str:
 def _parse_gold(gold: str, mv_timeout: int) -> list:
     from math_verify import parse
 
-    if gold in _gold_cache:
-        return _gold_cache[gold]
-    before = _timeouts
+    cached = _state.gold_cache.get(gold)
+    if cached is not None:
+        return cached
+    before = _state.timeouts
     parsed = parse(gold_for_parsing(gold), extraction_mode="first_match", parsing_timeout=mv_timeout)
-    if _timeouts == before:  # a timed-out parse says nothing about the gold: do not remember it
-        if len(_gold_cache) >= GOLD_CACHE_SIZE:
-            _gold_cache.pop(next(iter(_gold_cache)))
-        _gold_cache[gold] = parsed
+    if _state.timeouts == before:  # a timed-out parse says nothing about the gold: do not remember it
+        _state.gold_cache[gold] = parsed
     return parsed
 
 
+def failed(kind: RewardKind, error: str, gold_ok: bool | None = None) -> dict:
+    """A reply that scores 0 for `kind`, saying why in `error`."""
+    return {"acc": False, "pred": "", "gold_ok": gold_ok, "error": error, REWARD_KIND: kind.value}
+
+
 def grade_exact(response: str, gold: str, mv_timeout: int) -> dict:
-    """The paper's verdict on one response: {"acc", "pred", "gold_ok", "error"}. Main thread only (signal.alarm)."""
+    """The paper's verdict on one response: {"acc", "pred", "gold_ok", "error", "kind"}. Main thread only
+    (signal.alarm)."""
     from math_verify import parse, verify
 
-    before = _timeouts
+    before = _state.timeouts
     gold_parsed = _parse_gold(gold, mv_timeout)
     if not gold_parsed:
-        if _timeouts != before:
-            return {"acc": False, "pred": "", "gold_ok": None, "error": "math-verify timed out parsing the gold answer"}
-        return {"acc": False, "pred": "", "gold_ok": False, "error": GOLD_UNPARSABLE}
+        if _state.timeouts != before:
+            return failed(RewardKind.GRADER_TIMEOUT, "math-verify timed out parsing the gold answer")
+        return failed(RewardKind.GOLD_UNUSABLE, GOLD_UNPARSABLE, gold_ok=False)
     pred = parse(response, extraction_config=pred_config(), extraction_mode="first_match", parsing_timeout=mv_timeout)
     acc = bool(verify(gold_parsed, pred, timeout_seconds=mv_timeout))
-    error = ""
-    if not acc and _timeouts != before:
-        error = f"math-verify timed out after {mv_timeout}s"
-    return {"acc": acc, "pred": pred_text(pred), "gold_ok": True, "error": error}
+    text = pred_text(pred)
+    if not acc and _state.timeouts != before:
+        return {**failed(RewardKind.GRADER_TIMEOUT, f"math-verify timed out after {mv_timeout}s", True), "pred": text}
+    kind = RewardKind.GRADED if acc or text else RewardKind.NO_ANSWER
+    return {"acc": acc, "pred": text, "gold_ok": True, "error": "", REWARD_KIND: kind.value}
 
 
 class _TimeoutCounter(logging.Handler):
@@ -126,9 +142,8 @@ class _TimeoutCounter(logging.Handler):
     so a response is never echoed into the logs."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        global _timeouts
-        if str(record.msg).startswith("Timeout during"):
-            _timeouts += 1
+        if str(record.msg).startswith("Timeout during"):  # math-verify's own text: it raises nothing we could catch
+            _state.timeouts += 1
 
 
 def _quiet_logging() -> None:
@@ -159,14 +174,14 @@ def _arm_cpu_limit(budget_s: float) -> None:
 
 
 def _answer(request: dict) -> dict:
-    before = _timeouts
+    before = _state.timeouts
     try:
         reply = grade_exact(str(request["response"]), str(request["gold"]), int(request["mv_timeout"]))
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:  # noqa: B036 - math-verify's TimeoutException is a BaseException
-        reply = {"acc": False, "pred": "", "gold_ok": None, "error": f"math-verify failed: {type(exc).__name__}"}
-    reply["timeouts"] = _timeouts - before
+        reply = failed(RewardKind.GRADER_ERROR, f"math-verify failed: {type(exc).__name__}")
+    reply["timeouts"] = _state.timeouts - before
     return reply
 
 
@@ -176,7 +191,7 @@ def worker_main() -> None:
     os.dup2(2, 1)  # stray prints from sympy or math-verify must never corrupt the protocol stream
     sys.stdout = sys.stderr
     _quiet_logging()
-    grading_sll.install()  # same parse trees as LL, faster (see that module)
+    sll.install()  # same parse trees as LL, faster (see that module)
     grade_exact("The answer is $\\boxed{1}$.", "1", 1)  # import and compile math-verify's regexes before "ready"
     _limit_resources()
 
@@ -190,7 +205,7 @@ def worker_main() -> None:
             request = json.loads(line)
             _arm_cpu_limit(float(request["cpu_s"]))
         except (ValueError, KeyError, TypeError) as exc:
-            send({"id": None, "acc": False, "pred": "", "gold_ok": None, "error": f"bad request: {exc}"})
+            send({"id": None, **failed(RewardKind.GRADER_ERROR, f"bad request: {exc}")})
             continue
         reply = _answer(request)
         reply["id"] = request.get("id")

@@ -1,6 +1,6 @@
 """SLL-first parsing (abc_verl.rewards.sll) gives latex2sympy2's LL parse trees and errors, exactly.
 
-Run: pytest tests/test_grading_sll.py (about 15 s). The graders' verdicts are also checked end to end against
+Run: pytest tests/test_reward_sll.py (about 15 s). The graders' verdicts are also checked end to end against
 plain (LL) math-verify in tests/test_rewards.py.
 """
 
@@ -103,9 +103,9 @@ def test_sll_first_gives_the_ll_tree_or_the_ll_error(corpus):
 
 def test_graders_install_it_on_the_pinned_latex2sympy2():
     code = (
-        "from abc_verl.rewards import sll as grading_sll;"
+        "from abc_verl.rewards import sll;"
         "from latex2sympy2_extended.latex2sympy2 import _Latex2Sympy as L;"
-        "assert grading_sll.install() and grading_sll.install() and L.create_parser.sll_first;"
+        "assert sll.install() and sll.install() and L.create_parser.sll_first;"
         "assert L.create_parser.__wrapped__.__name__ == 'create_parser'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -2,6 +2,7 @@
 
     abc-verl check                                         # the 1.7B ABC recipe
     abc-verl check qwen3_4b_grpo trainer.nnodes=2          # any recipe (name or .yaml path), any Hydra overrides
+    abc-verl check qwen3_4b_abc_smoke --gpu-memory 24      # the memory estimate for GPUs of 24 GiB
 
 It composes the config exactly as `python -m verl.trainer.main_ppo --config-path ... --config-name ...` would,
 then checks, printing one PASS / FAIL / SKIP line each and exiting 1 on any FAIL (the message names the key):
@@ -10,10 +11,13 @@ then checks, printing one PASS / FAIL / SKIP line each and exiting 1 on any FAIL
               the launch keys (trainer.nnodes, ray_kwargs.ray_init.num_cpus, ...) have usable types and ranges
   validate    verl's own driver-side config validation (builds the actor config: bad widths fail here)
   plugin      the loss mode and advantage estimator are registered, here and inside a real local Ray worker
-  trainer, rollout, attention, cuda, ray cpus
-              what the launch will use (abc_verl.check.launch): the trainer class verl picks, the rollout
-              backend at verl's pinned version, flash-attn or sdpa, torch's CUDA build on this driver, and
-              enough Ray CPUs for the trainer's own actors (SKIP where only a GPU node can tell)
+  memory      the estimated peak per GPU of each phase (abc_verl.check.memory; --gpu-memory GIB, default the
+              visible GPU's, else 80): a phase over the GPU fails, naming the knob to turn and its new value
+  trainer, rollout, attention, cuda, gpu arch, shm, compiler, model, disk, host memory, ray cpus
+              what the launch will use (abc_verl.check.launch, .host): the trainer class verl picks, the rollout
+              backend at verl's pinned version, flash-attn or sdpa, torch's CUDA build on this driver, bf16 on
+              the GPUs, /dev/shm, Triton's compiler, the model, disk for checkpoints, host memory for offloads,
+              and enough Ray CPUs for the trainer's own actors (SKIP where only a GPU node can tell)
   data        train / val parquet files, when present: schema, rows, a prompt through the chat template
   reward      the reward manager (abc_math: built as verl's reward workers build it) or custom reward function
               loads as verl loads it and scores gold answers 1.0, a wrong one 0.0; an unknown manager name fails
@@ -35,8 +39,9 @@ from typing import Any
 
 from abc_verl.check import launch as check_launch
 from abc_verl.check.errors import CheckFailed, Skip
+from abc_verl.check.memory import check_memory
 from abc_verl.check.recipes import compose_recipe, explain_override_error, find_recipe, unknown_keys
-from abc_verl.names import CLIPFRAC, PG_CLIPFRAC, QUADRANTS, REWARD_MANAGER
+from abc_verl.names import CLIPFRAC, PG_CLIPFRAC, QUADRANTS, REWARD_KIND, REWARD_MANAGER
 
 DEFAULT_RECIPE = "qwen3_1.7b_abc"
 LOSS_KEY = "actor_rollout_ref.actor.policy_loss.loss_mode"
@@ -50,22 +55,35 @@ def check_validate(config: Any) -> str:
     from verl.trainer.ppo.utils import need_critic, need_reference_policy
     from verl.utils.config import validate_config
 
+    from abc_verl.config import ABCConfigError  # imports verl: only once main() has chosen the platform
+
     problem = None
     try:
         validate_config(config, use_reference_policy=need_reference_policy(config), use_critic=need_critic(config))
-    except Exception as e:  # Hydra's InstantiationException names the section and class, not the `_target_` key
-        text = " ".join(str(e).split())
-        where = re.search(r"Error in call to target '([^']+)'.*full_key: (\S+)", text)
-        if where is None:
-            raise
-        inner = e.__cause__
-        if isinstance(inner, ValueError) and str(inner).startswith(where.group(2) + "."):
-            problem = str(inner)  # our config class's own message, naming the key at fault
-        else:
-            problem = f"{where.group(2)}._target_={where.group(1)!r} could not be built: {inner or text}"
+    except Exception as e:
+        ours = _cause_of_type(e, ABCConfigError)
+        if ours is not None:  # our config class's own message, naming the key at fault
+            problem = str(ours)
+        else:  # Hydra's InstantiationException names the section and class, not the `_target_` key
+            text = " ".join(str(e).split())
+            where = re.search(r"Error in call to target '([^']+)'.*full_key: (\S+)", text)
+            if where is None:
+                raise
+            problem = f"{where.group(2)}._target_={where.group(1)!r} could not be built: {e.__cause__ or text}"
     if problem:
         raise CheckFailed(problem)
     return "verl's validate_config passed"
+
+
+def _cause_of_type(error: BaseException, kind: type[BaseException]) -> BaseException | None:
+    """The first exception of type `kind` in `error`'s cause / context chain (Hydra wraps what a config raised)."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, kind):
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None
 
 
 def check_plugin(config: Any) -> str:
@@ -105,7 +123,8 @@ def check_ray_worker(config: Any) -> str:
         return loss, est
 
     runtime_env = OmegaConf.to_container(OmegaConf.create(get_ppo_ray_runtime_env(config)))
-    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False, runtime_env=runtime_env)
+    # "local": a cluster of its own, never one a `ray start` left on this machine (ray.init would join that)
+    ray.init(address="local", num_cpus=1, include_dashboard=False, log_to_driver=False, runtime_env=runtime_env)
     try:
         loss_module, adv_module = ray.get(lookup.remote(loss_mode, adv), timeout=120)
     except ray.exceptions.RayTaskError as e:
@@ -159,8 +178,8 @@ def _check_reward_manager(config: Any, rows: list[dict], where: str) -> str:
 
     from verl.trainer.ppo.reward import load_reward_manager
 
+    from abc_verl.check.batch import reward_batch
     from abc_verl.cpu.tiny import build_tokenizer
-    from abc_verl.rewards.manager import reward_batch
 
     tokenizer = build_tokenizer()  # offline: any byte-level tokenizer decodes these answers back exactly
 
@@ -184,7 +203,7 @@ def _check_reward_manager(config: Any, rows: list[dict], where: str) -> str:
         if (right["score"], wrong["score"]) != (1.0, 0.0):
             raise CheckFailed(
                 f"{MANAGER_KEY}={REWARD_MANAGER!r}: gold {row['answer']!r} scored {right['score']} (want 1.0; "
-                f"{right['reason']} {right['error']}), a wrong one {wrong['score']} (want 0.0)"
+                f"{right[REWARD_KIND]} {right['error']}), a wrong one {wrong['score']} (want 0.0)"
             )
     return f"{len(rows)} gold answers from {where} score 1.0, wrong ones 0.0 (reward manager {REWARD_MANAGER!r})"
 
@@ -196,17 +215,17 @@ def _score(result: Any) -> float:
 def check_train(config: Any) -> str:
     from verl.utils.config import omega_conf_to_dataclass
 
-    from abc_verl.check import engine as engine_check
+    from abc_verl.check import engine as fsdp_engine
     from abc_verl.cpu.tiny import build_tiny_qwen3
 
     actor = omega_conf_to_dataclass(config.actor_rollout_ref.actor)  # the recipe's loss knobs, as workers see them
     with_is = config.algorithm.rollout_correction.get("rollout_is") is not None
     with tempfile.TemporaryDirectory(prefix="abc_verl_check_") as tmp:
-        engine = engine_check.build_engine(build_tiny_qwen3(tmp), micro_batch_size=2)
-        batch = engine_check.make_batch(engine, rollout_is_weights=with_is)
+        engine = fsdp_engine.build_engine(build_tiny_qwen3(tmp), micro_batch_size=2)
+        batch = fsdp_engine.make_batch(engine, rollout_is_weights=with_is)
         lines = []
         for step in range(3):
-            result = engine_check.train_step(engine, batch, actor)
+            result = fsdp_engine.train_step(engine, batch, actor)
             if not all(map(_finite, (result.loss, result.grad_norm))):
                 raise CheckFailed(f"step {step}: loss {result.loss}, grad norm {result.grad_norm} (not finite)")
             quadrants = [result.metrics.get(CLIPFRAC[q]) for q in QUADRANTS]
@@ -226,6 +245,7 @@ def _finite(x: float) -> bool:
 CHECKS: list[tuple[str, Callable[[Any], str]]] = [
     ("validate", check_validate),
     ("plugin", check_plugin),
+    ("memory", check_memory),
     *check_launch.CHECKS,  # before Ray starts: a bad launch key fails without a Ray cluster
     ("plugin (ray)", check_ray_worker),
     ("data", check_data),
@@ -235,7 +255,11 @@ CHECKS: list[tuple[str, Callable[[Any], str]]] = [
 
 
 def run_checks(
-    recipe: str, overrides: list[str], out: Callable[[str], None] = print, only: Collection[str] | None = None
+    recipe: str,
+    overrides: list[str],
+    out: Callable[[str], None] = print,
+    only: Collection[str] | None = None,
+    gpu_memory_gib: float | None = None,
 ) -> bool:
     """Compose the recipe with the overrides, then `check_config`; print a line per stage; True when none failed."""
     start = time.time()
@@ -248,11 +272,15 @@ def run_checks(
         out(f"FAIL {'compose':<12} {explained or _message(e)}")
         return False
     out(f"PASS {'compose':<12} {path.name} + {len(overrides)} override(s)")
-    return check_config(config, out, only, start)
+    return check_config(config, out, only, start, gpu_memory_gib)
 
 
 def check_config(
-    config: Any, out: Callable[[str], None] = print, only: Collection[str] | None = None, start: float | None = None
+    config: Any,
+    out: Callable[[str], None] = print,
+    only: Collection[str] | None = None,
+    start: float | None = None,
+    gpu_memory_gib: float | None = None,
 ) -> bool:
     """The stages after composition on a composed config: keys, then those of CHECKS named in `only` (default
     all), one PASS / FAIL / SKIP line each; True when none failed."""
@@ -277,12 +305,13 @@ def check_config(
         chatter = io.StringIO()  # verl prints a lot while building things; shown only when a check fails
         try:
             with contextlib.redirect_stdout(chatter):
-                detail = check(config)
+                detail = check(config, gpu_memory_gib) if check is check_memory else check(config)
             report("PASS", name, detail)
         except Skip as e:
             report("SKIP", name, str(e))
         except Exception as e:
-            report("FAIL", name, _message(e))
+            multiline = isinstance(e, CheckFailed) and "\n" in str(e)  # laid out already (memory)
+            report("FAIL", name, str(e) if multiline else _message(e))
             tail = chatter.getvalue().strip().splitlines()[-5:]
             if tail:
                 out("        output before the failure:\n" + "\n".join(f"        | {line}" for line in tail))
@@ -305,17 +334,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="abc-verl check", description=__doc__.splitlines()[0])
     parser.add_argument("recipe", nargs="?", default=DEFAULT_RECIPE, help=f"name or .yaml path ({DEFAULT_RECIPE})")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, as for verl.trainer.main_ppo")
+    parser.add_argument(
+        "--gpu-memory",
+        type=float,
+        metavar="GIB",
+        help="memory of each GPU for the estimate (the visible GPU's, else 80)",
+    )
     return parser
 
 
 def main(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.gpu_memory is not None and not args.gpu_memory > 0:
+        parser.error(f"--gpu-memory {args.gpu_memory:g}: must be the GPU's memory in GiB, > 0")
     if "=" in args.recipe:  # only overrides given: check the default recipe with them
         args.overrides.insert(0, args.recipe)
         args.recipe = DEFAULT_RECIPE
     os.environ.setdefault("VERL_PLATFORM", "cpu")  # before verl is imported: the engine steps run on CPU
     warnings.filterwarnings("ignore", message=".* engine is not available")  # megatron etc.: not used here
-    return 0 if run_checks(args.recipe, args.overrides) else 1
+    return 0 if run_checks(args.recipe, args.overrides, gpu_memory_gib=args.gpu_memory) else 1
 
 
 if __name__ == "__main__":
