@@ -20,15 +20,20 @@ from abc_verl.check.cli import run_checks
 LAUNCH = [name for name, _ in check_launch.CHECKS]
 
 
-def check(recipe: str, *overrides: str) -> tuple[bool, dict[str, tuple[str, str]]]:
+def run_stages(recipe: str, stages: list[str], *overrides: str) -> tuple[bool, dict[str, tuple[str, str]]]:
+    """check's verdict and, per stage name, its (PASS/FAIL/SKIP, message)."""
     lines: list[str] = []
-    ok = run_checks(recipe, list(overrides), out=lines.append, only=LAUNCH)
+    ok = run_checks(recipe, list(overrides), out=lines.append, only=stages)
     results = {}
     for line in lines:
         status, _, rest = line.partition(" ")
         if status in ("PASS", "FAIL", "SKIP"):
             results[rest.strip()[:12].strip()] = (status, rest.strip()[12:].strip())
     return ok, results
+
+
+def check(recipe: str, *overrides: str) -> tuple[bool, dict[str, tuple[str, str]]]:
+    return run_stages(recipe, LAUNCH, *overrides)
 
 
 def test_tiny_cpu_recipe_passes_every_launch_check_it_can_and_skips_the_gpu_ones():
@@ -173,14 +178,7 @@ def one(recipe: str, stage: str, *overrides: str) -> tuple[str, str]:
 
 
 def check_only(recipe: str, stage: str, *overrides: str) -> tuple[bool, dict[str, tuple[str, str]]]:
-    lines: list[str] = []
-    ok = run_checks(recipe, list(overrides), out=lines.append, only=[stage])
-    results = {}
-    for line in lines:
-        status, _, rest = line.partition(" ")
-        if status in ("PASS", "FAIL", "SKIP"):
-            results[rest.strip()[:12].strip()] = (status, rest.strip()[12:].strip())
-    return ok, results
+    return run_stages(recipe, [stage], *overrides)
 
 
 @pytest.fixture
