@@ -303,7 +303,7 @@ def test_vllm_backend_one_gpu_through_cli(fake_vllm, tiny_model_dir, tmp_path, m
         "model": str(tiny_model_dir),
         "seed": 42,
         "enable_prefix_caching": True,
-        "gpu_memory_utilization": 0.9,  # vLLM's own default
+        "gpu_memory_utilization": 0.92,  # vLLM's own default
         "max_model_len": None,  # the model's own
     }
     assert calls[0]["pid"] != os.getpid() and calls[0]["device"] == "0"  # a process of its own
