@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from abc_verl.cpu.node_report import logged_steps, trace
 from abc_verl.cpu.nodes import LOSS_TAG, WORKER_TAG
 from abc_verl.cpu.two_nodes import stop_nodes
 from abc_verl.names import RAY_DEVICE_RESOURCE_ENV
@@ -36,7 +37,6 @@ LAUNCHER = ROOT / "examples" / "tiny_cpu_abc_2nodes.sh"
 EXPERIMENT = "abc_verl/tiny_cpu_abc_2nodes"
 STEPS = 2  # the recipe's trainer.total_training_steps
 METRICS = ["actor/pg_clipfrac"] + [f"actor/abc/clipfrac_q{i}" for i in range(1, 5)]
-FIELD = re.compile(r"(\S+)=(\S+)")
 
 
 def _workdir() -> Path:
@@ -61,21 +61,6 @@ def _left_behind(work: Path) -> list[str]:
         for p in psutil.process_iter(["cmdline"])
         if mark in " ".join(p.info["cmdline"] or [])
     ]
-
-
-def _trace(output: str, tag: str) -> list[dict[str, str]]:
-    """The `abc-verl worker:` or `abc-verl loss:` lines, as {field: value}, in the order printed."""
-    return [dict(FIELD.findall(line.split(tag, 1)[1])) for line in output.splitlines() if tag in line]
-
-
-def _log(path: Path) -> dict[int, dict]:
-    import json
-
-    steps: dict[int, dict] = {}
-    for line in path.read_text().splitlines():
-        record = json.loads(line)
-        steps.setdefault(record["step"], {}).update(record["data"])
-    return {step: data for step, data in steps.items() if "actor/pg_loss" in data}
 
 
 def test_cpu_platform_bundles_ask_for_cpus_unless_told_to_ask_for_the_nodes_gpu_slot(monkeypatch):
@@ -111,15 +96,15 @@ def run():
 
 def test_launcher_trains_on_two_nodes_and_stops_only_its_own(run):
     assert run["rc"] == 0, run["output"][-6000:]
-    assert sorted(_log(run["work"] / "logs_2nodes" / "two_nodes.jsonl")) == [1, 2]
+    assert sorted(logged_steps(run["work"] / "logs_2nodes" / "two_nodes.jsonl")) == [1, 2]
     assert run["left"] == []  # nothing of its two nodes runs on after it
 
 
 def test_each_rank_runs_on_a_node_of_its_own_and_registered_the_abc_loss(run):
-    workers = {w["rank"]: w for w in _trace(run["output"], WORKER_TAG)}
+    workers = {w["rank"]: w for w in trace(run["output"], WORKER_TAG)}
     assert sorted(workers) == ["0", "1"], run["output"][-4000:]
     assert workers["0"]["node"] != workers["1"]["node"]
-    losses = _trace(run["output"], LOSS_TAG)
+    losses = trace(run["output"], LOSS_TAG)
     for rank, worker in workers.items():
         mine = [c for c in losses if c["rank"] == rank]
         assert mine and all(c["node"] == worker["node"] and c["loss_mode"] == "abc" for c in mine), rank
@@ -128,7 +113,7 @@ def test_each_rank_runs_on_a_node_of_its_own_and_registered_the_abc_loss(run):
 def test_second_node_has_no_abc_verl_and_its_workers_get_it_from_rays_py_modules(run):
     work = run["work"]
     python = work / "node2_env" / "bin" / "python"
-    on_node2 = [w for w in _trace(run["output"], WORKER_TAG) if w["python"] == str(python)]
+    on_node2 = [w for w in trace(run["output"], WORKER_TAG) if w["python"] == str(python)]
     assert len({w["rank"] for w in on_node2}) == 1, run["output"][-4000:]  # one rank, whichever Ray put there
     for worker in on_node2:  # the copy Ray unpacked for this job on the second node, not an installed one
         assert worker["abc_verl"].startswith(str(work / "ray" / "node2")), worker
@@ -146,11 +131,11 @@ def test_launcher_reports_each_ranks_node_and_metrics_beside_the_logged_mean(run
 def test_logged_abc_metrics_are_the_mean_over_both_ranks(run):
     """verl averages each rank's per-micro-batch metrics over the ranks, then over the step's mini-batches: the
     logged value of a step is the mean of both ranks' loss calls in that step (as many per rank)."""
-    losses = _trace(run["output"], LOSS_TAG)
+    losses = trace(run["output"], LOSS_TAG)
     calls = {rank: [c for c in losses if c["rank"] == rank] for rank in ("0", "1")}
     per_step = len(calls["0"]) // STEPS
     assert per_step >= 1 and len(calls["0"]) == len(calls["1"]) == per_step * STEPS
-    logged = _log(run["work"] / "logs_2nodes" / "two_nodes.jsonl")
+    logged = logged_steps(run["work"] / "logs_2nodes" / "two_nodes.jsonl")
     differ = False
     for step, data in logged.items():
         mine = {r: c[(step - 1) * per_step : step * per_step] for r, c in calls.items()}
@@ -165,7 +150,7 @@ def test_logged_abc_metrics_are_the_mean_over_both_ranks(run):
 def _steps_so_far(path: Path) -> set[int]:
     """Training steps in a log verl may be writing now (a last line can be partial)."""
     try:
-        return set(_log(path))
+        return set(logged_steps(path))
     except (FileNotFoundError, ValueError):
         return set()
 
@@ -238,7 +223,7 @@ def test_losing_the_second_node_fails_fast_keeps_the_checkpoint_and_a_relaunch_r
         output = again.stdout + again.stderr
         assert again.returncode == 0, output[-6000:]
         assert f"Resuming from {ckpt / 'global_step_1'}, setting global step to 1" in output
-        assert sorted(_log(work / "logs_2nodes" / "resumed.jsonl")) == [2]
+        assert sorted(logged_steps(work / "logs_2nodes" / "resumed.jsonl")) == [2]
     finally:
         if proc is not None and proc.poll() is None:
             proc.kill()
