@@ -18,6 +18,8 @@ PPO_KL = "actor/ppo_kl"
 ABC_METRIC_PREFIX = "actor/abc/"
 CLIPFRAC = {q: f"{ABC_METRIC_PREFIX}clipfrac_{q}" for q in QUADRANTS}  # fraction of ALL valid tokens
 IS_WEIGHT_MEAN = f"{ABC_METRIC_PREFIX}rollout_is_weight_mean"  # only when verl passes rollout IS weights
+# mean |log w| of those weights: the rollout engine's log-prob gap to the actor's (exact below the TIS threshold)
+IS_LOG_RATIO_ABS_MEAN = f"{ABC_METRIC_PREFIX}rollout_log_ratio_abs_mean"
 
 # where `abc-verl prepare-data` writes and the paper recipes read the parquet files
 DATA_DIR_ENV = "ABC_VERL_DATA"

@@ -73,6 +73,11 @@ def compute_policy_loss_abc(
         loss_mat = loss_mat * rollout_is_weights
         mask = response_mask.bool()  # logged only when verl passes weights: proof they reach the loss
         stats["rollout_is_weight_mean"] = rollout_is_weights[mask].sum() / mask.sum().clamp_min(1)
+        # |log w| = |actor - rollout log-prob| of each token whose token-level weight verl did not truncate (a
+        # truncated one counts log of the threshold): the engines' mismatch that the weights correct
+        kept = rollout_is_weights[mask]
+        kept = kept[kept > 0]
+        stats["rollout_log_ratio_abs_mean"] = kept.log().abs().sum() / max(kept.numel(), 1)
     global_batch_info = config.get("global_batch_info", None) or {}
     pg_loss = agg_loss(loss_mat=loss_mat, loss_mask=response_mask, loss_agg_mode=loss_agg_mode, **global_batch_info)
 

