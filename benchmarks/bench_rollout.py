@@ -13,7 +13,6 @@ Run on a quiet machine: engines take all cores.
 """
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -25,6 +24,7 @@ from abc_verl.cpu.vllm_engine import VLLM_CPU_VERSION, not_installed_message, vl
 from abc_verl.data.benchmarks import load_benchmark
 from abc_verl.data.prompts import render_prompt
 from abc_verl.evaluation.generate import SamplingConfig, generate
+from abc_verl.files import atomic_write_json
 
 BACKENDS = ("hf", "vllm")
 
@@ -82,7 +82,7 @@ def main() -> None:
     result.update(prompts=args.prompts, n=args.n, repeats=args.repeats, rows=rows)
     out = Path(__file__).parent / "results" / "bench_rollout.json"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    atomic_write_json(out, result)
     print(f"written: {out}")
 
 

