@@ -20,12 +20,13 @@ composes a recipe.
 
 import functools
 import importlib
-import logging
+
+from abc_verl.loggers import get_logger
 
 RESOLVER = "abc_verl.attn_implementation"
 FLASH, SDPA = "flash_attention_2", "sdpa"
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 
 @functools.cache

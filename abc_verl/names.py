@@ -35,6 +35,9 @@ GRADER_MEM_ENV = "ABC_VERL_GRADER_MEM_MB"
 RAY_DEVICE_RESOURCE_ENV = "ABC_VERL_RAY_DEVICE_RESOURCE"
 NODE_LOG_ENV = "ABC_VERL_NODE_LOG"
 
+# verl's own variable for its loggers' level; abc_verl's loggers follow it (abc_verl.loggers)
+VERL_LOGGING_LEVEL_ENV = "VERL_LOGGING_LEVEL"
+
 # reward extra info of manager "abc_math", per response, besides compute_score's score / acc / pred / error.
 # verl's validation logs each number per data source as val-aux/<data_source>/<key>/mean@<n> (the mean over
 # prompts of the mean over their n responses); see abc_verl.rewards.manager.

@@ -9,7 +9,6 @@ that its name is registered, wherever the config is built (importing verl's rewa
 Check that it is active with `abc-verl info`.
 """
 
-import logging
 import os
 import sys
 import warnings
@@ -29,12 +28,12 @@ from verl.utils import as_torch_index
 # running, maybe because another abc_verl module (config, say) is itself importing verl half-way through.
 from abc_verl.advantage import grpo_paper_advantage
 from abc_verl.attention import register_resolver
+from abc_verl.loggers import get_logger
 from abc_verl.names import ABC_METRIC_PREFIX, ADV_ESTIMATOR, LOSS_MODE, PG_CLIPFRAC, PPO_KL, REWARD_MANAGER
 from abc_verl.objective import ABCBounds, abc_loss, check_eps
 from abc_verl.registration import register_once
 
-logger = logging.getLogger(__name__)
-logger.setLevel(os.getenv("VERL_LOGGING_LEVEL", "INFO"))  # as verl does: the zero-spread count shows
+logger = get_logger(__name__, "INFO")  # the zero-spread count shows, vLLM rollout or not (abc_verl.loggers)
 
 
 def bounds_from_config(config: Any) -> ABCBounds:

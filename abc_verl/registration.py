@@ -2,11 +2,12 @@
 managers): register unless the name is taken, keep what another module registered under it (with a warning), and
 do nothing when the same module registered it before (a reload, a second import route)."""
 
-import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-logger = logging.getLogger(__name__)
+from abc_verl.loggers import get_logger
+
+logger = get_logger(__name__)
 
 
 def register_once(registry: Mapping[str, Any], register: Callable[[str], Callable], name: str, obj: Any) -> bool:

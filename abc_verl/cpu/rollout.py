@@ -20,7 +20,6 @@ log-probs are `log_softmax(logits / temperature)` of the sampled tokens, as verl
 """
 
 import asyncio
-import logging
 import os
 from collections.abc import Iterable
 from typing import Any
@@ -34,11 +33,11 @@ from verl.workers.rollout.base import BaseRollout
 from verl.workers.rollout.replica import RolloutReplica, RolloutReplicaRegistry, TokenOutput
 
 from abc_verl.cpu import vllm_dist
+from abc_verl.loggers import get_logger
 
 NAME = "hf"
 VLLM = "vllm"
-logger = logging.getLogger(__name__)
-logger.setLevel(os.getenv("VERL_LOGGING_LEVEL", "INFO"))
+logger = get_logger(__name__, "INFO")
 
 
 def server_name(replica_rank: int, kind: str = "", suffix: str = "") -> str:

@@ -15,8 +15,7 @@ from pathlib import Path
 
 from abc_verl.cpu.tiny_run import EVAL_FILE
 from abc_verl.dynamics.cli import FINAL_WINDOW
-from abc_verl.dynamics.logs import SHARES, LogError, load_run
-from abc_verl.files import read_jsonl
+from abc_verl.dynamics.logs import SHARES, LogError, load_run, verl_steps
 from abc_verl.names import IS_LOG_RATIO_ABS_MEAN, QUADRANTS
 
 EXPERIMENT = "abc_verl/tiny_cpu_abc"  # trainer.project_name / trainer.experiment_name of the recipe
@@ -84,10 +83,7 @@ def logprob_gap_lines(first_log: Path, backend: str) -> list[str]:
     Max from verl's token IS ratio extremes (rollout_corr/rollout_is_max, _min: exact while below the TIS
     threshold), mean from the ABC loss's mean |log w| (names.IS_LOG_RATIO_ABS_MEAN). Nothing when not logged.
     """
-    step_1: dict = {}
-    for record in read_jsonl(first_log):
-        if record.get("step") == 1:
-            step_1.update(record.get("data", {}))
+    step_1 = verl_steps(first_log).get(1, {})
     high, low = step_1.get("rollout_corr/rollout_is_max"), step_1.get("rollout_corr/rollout_is_min")
     mean = step_1.get(IS_LOG_RATIO_ABS_MEAN)
     if not high or not low or mean is None:

@@ -21,7 +21,6 @@ The plugin routes `rollout.name=vllm` here only under VERL_PLATFORM=cpu (abc_ver
 runs use verl's classes. Imports vLLM (~10 s): imported by verl's replica registry when a run asks for vLLM.
 """
 
-import os
 from typing import Any
 
 import ray
@@ -103,7 +102,7 @@ class CPUvLLMReplica(vLLMReplica):
             node_rank=0,
             gpus_per_node=1,
             nnodes=1,
-            cuda_visible_devices=os.environ.get("CUDA_VISIBLE_DEVICES", ""),
+            cuda_visible_devices="",  # the server sets it for vLLM's processes: a CPU engine uses no GPU
         )
         self.servers = [server]
         master_address, master_port, dp_rpc_port = await server.get_master_address.remote()

@@ -152,6 +152,11 @@ def load_run(name: str, path: Path) -> Run:
     raise LogError(f"{path}: not a verl file-logger JSONL, a trainer_state.json or an abc-verl curves CSV")
 
 
+def verl_steps(path: Path) -> dict[int, dict]:
+    """Step -> metrics of one verl file-logger JSONL, read as `load_run` reads it (unreadable lines skipped)."""
+    return _verl_records(Run(path.stem, str(path), "verl"), _read_text(path))
+
+
 def _verl_records(run: Run, text: str) -> dict[int, dict]:
     """Step -> merged metrics; lines of the same step (validation logs its own) are merged, later wins."""
     records: dict[int, dict] = {}

@@ -39,7 +39,6 @@ What verl does log per step: `critic/score/mean` (the accuracy: the reward is 0/
 
 from __future__ import annotations
 
-import logging
 import math
 import threading
 from numbers import Real
@@ -49,6 +48,7 @@ from omegaconf import OmegaConf
 from verl import DataProto
 from verl.experimental.reward_loop.reward_manager.base import RewardManagerBase
 
+from abc_verl.loggers import get_logger
 from abc_verl.names import (
     BAD_INPUT,
     GRADER_ERROR,
@@ -64,7 +64,7 @@ from abc_verl.names import (
 from abc_verl.rewards.kinds import BAD_INPUT_KINDS, ERROR_KINDS, NO_ANSWER_KINDS, TIMEOUT_KINDS, RewardKind
 from abc_verl.rewards.reward import compute_score, grader_pool
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 
 def _missing(gold: Any) -> bool:

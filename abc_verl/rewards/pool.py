@@ -33,11 +33,12 @@ import threading
 import time
 from collections import deque
 
+from abc_verl.loggers import get_logger
 from abc_verl.rewards.grader import Overrun, Worker, child_env
 from abc_verl.rewards.kinds import RewardKind
 from abc_verl.rewards.verdict import failed
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 _BOOT = "from abc_verl.rewards.verdict import worker_main; worker_main()"
 POISON_DEATHS = 2  # a request that this many graders died on in a row scores 0 as a poison input
