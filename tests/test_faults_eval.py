@@ -37,7 +37,11 @@ class Eval:
     def __init__(self, argv: list[str], env: dict | None = None):
         full_env = {**os.environ, "PYTHONPATH": str(ROOT), "TOKENIZERS_PARALLELISM": "false", **(env or {})}
         cmd = [sys.executable, "-m", "abc_verl.cli", "eval", *argv]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env)
+        # Ctrl-C's default disposition, as a shell gives it, whatever this process inherited or set for SIGINT
+        # (an ignored SIGINT is inherited and Python then never raises KeyboardInterrupt)
+        self.proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env, preexec_fn=_default_sigint
+        )
         self.start, self._err, self._out = time.monotonic(), bytearray(), bytearray()
         # threads, not communicate(): an orphaned worker would hold the pipes open and block a reader forever
         self._readers = [
@@ -78,6 +82,10 @@ class Eval:
         for reader in self._readers:
             reader.join(timeout=10)
         return self.proc.returncode
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def cmdline(pid: int) -> str:
@@ -289,6 +297,6 @@ def test_vllm_engine_stopped_by_ctrl_c(tiny_model_dir, tmp_path):
     ev.wait_for(lambda: any("VLLM::Worker" in cmdline(p) for p in descendants(ev.proc.pid)), "vLLM's worker", 600)
     engine = descendants(ev.proc.pid)
     ev.proc.send_signal(signal.SIGINT)
-    assert ev.finish(timeout=60) == 130
+    assert ev.finish(timeout=60) == 130, ev.err[-4000:]
     assert "interrupted; finished results are kept, re-run to resume" in ev.err
     assert_no_orphans(engine)
